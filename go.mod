@@ -1,0 +1,3 @@
+module github.com/souk-market/souk
+
+go 1.26
