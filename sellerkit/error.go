@@ -1,0 +1,49 @@
+package sellerkit
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/souk-market/souk/protocol"
+)
+
+// Error is an answer other than success that the seller chooses: a result
+// code of §5 and a message for the marketplace's message log.
+type Error struct {
+	Code protocol.Code
+	Msg  string
+}
+
+func (e *Error) Error() string { return string(e.Code) + " " + e.Msg }
+
+// Errorf returns an *Error with code and a formatted message.
+func Errorf(code protocol.Code, format string, args ...any) error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound says the instance, licence or kit entity the call names does
+// not exist. It is answered with 000003 — except by Idempotent for a
+// release or a kit delete, where "already gone" is success (§7).
+var ErrNotFound = &Error{Code: protocol.CodeInstanceNotFound, Msg: "instance does not exist"}
+
+// resultOf maps an error from decoding or from the Seller to the result
+// code and message of the answer. internal is true for errors the seller did
+// not mean to show: their text is logged, not sent.
+func resultOf(err error) (code protocol.Code, msg string, internal bool) {
+	var e *Error
+	var fe *protocol.FieldError
+	switch {
+	case err == nil:
+		return protocol.CodeSuccess, "success", false
+	case errors.As(err, &e):
+		return e.Code, e.Msg, false
+	case errors.Is(err, protocol.ErrAuth):
+		return protocol.CodeAuthFailed, err.Error(), false
+	case errors.As(err, &fe):
+		return protocol.CodeInvalidParam, "invalid parameter " + fe.Error(), false
+	case errors.Is(err, protocol.ErrMalformedBody), errors.Is(err, protocol.ErrUnknownActivity),
+		errors.Is(err, ErrNotSupported), errors.Is(err, errBodyTooLarge):
+		return protocol.CodeInvalidParam, err.Error(), false
+	}
+	return protocol.CodeInternal, "internal error of the seller", true
+}
