@@ -1,0 +1,65 @@
+-- The delivery engine: calls to sellers' production interfaces, the
+-- attempts made for them (the production interface message log), and
+-- re-invocations. Times are Unix milliseconds.
+
+CREATE TABLE delivery_calls (
+    id            SERIALKEY,
+    seller_id     TEXT    NOT NULL,
+    product_id    TEXT    NOT NULL,
+    -- the instance, licence or enterprise the call concerns: calls of one
+    -- key are delivered in id order
+    order_key     TEXT    NOT NULL,
+    activity      TEXT    NOT NULL,
+    body          BLOB    NOT NULL,
+    policy        TEXT    NOT NULL,
+    state         TEXT    NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_at       BIGINT  NOT NULL,
+    first_at      BIGINT,
+    deadline      BIGINT,
+    lease_owner   TEXT,
+    lease_until   BIGINT,
+    last_outcome  TEXT    NOT NULL DEFAULT '',
+    last_code     TEXT    NOT NULL DEFAULT '',
+    last_error    TEXT    NOT NULL DEFAULT '',
+    notified_stage INTEGER NOT NULL DEFAULT 0,
+    created_at    BIGINT  NOT NULL,
+    updated_at    BIGINT  NOT NULL,
+    finished_at   BIGINT
+);
+
+-- Claiming: due calls by state and time.
+CREATE INDEX delivery_calls_due ON delivery_calls (state, next_at);
+-- Per-key ordering: the oldest unfinished call of a key.
+CREATE INDEX delivery_calls_key ON delivery_calls (order_key, id);
+-- The seller's and operator's message lists.
+CREATE INDEX delivery_calls_seller ON delivery_calls (seller_id, state, id);
+
+CREATE TABLE delivery_attempts (
+    id           SERIALKEY,
+    call_id      BIGINT  NOT NULL REFERENCES delivery_calls (id),
+    n            INTEGER NOT NULL,
+    activity     TEXT    NOT NULL,
+    started_at   BIGINT  NOT NULL,
+    latency_ms   BIGINT  NOT NULL,
+    url          TEXT    NOT NULL,
+    request      BLOB    NOT NULL,
+    http_status  INTEGER NOT NULL,
+    outcome      TEXT    NOT NULL,
+    result_code  TEXT    NOT NULL,
+    result_msg   TEXT    NOT NULL,
+    response     BLOB    NOT NULL,
+    error        TEXT    NOT NULL,
+    -- what happens next, in words: "retry at …", "exhausted", "succeeded"
+    next         TEXT    NOT NULL
+);
+
+CREATE INDEX delivery_attempts_call ON delivery_attempts (call_id, n);
+
+CREATE TABLE delivery_reinvocations (
+    id       SERIALKEY,
+    call_id  BIGINT NOT NULL REFERENCES delivery_calls (id),
+    actor    TEXT   NOT NULL,
+    reason   TEXT   NOT NULL,
+    at       BIGINT NOT NULL
+);
