@@ -35,7 +35,9 @@ func (*QueryInstanceRequest) Activity() Activity { return QueryInstance }
 func (r *QueryInstanceRequest) Validate() error {
 	var f fields
 	f.required("instanceId", r.InstanceID)
-	if n := len(r.IDs()); n > Default.MaxQueryInstanceIDs {
+	if n := len(r.IDs()); n == 0 {
+		f.fail("instanceId", "has no instance id")
+	} else if n > Default.MaxQueryInstanceIDs {
 		f.fail("instanceId", "has %d ids, at most %d allowed", n, Default.MaxQueryInstanceIDs)
 	}
 	return f.result()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrMalformedBody wraps every decoding failure that is not about one field:
@@ -128,7 +129,8 @@ func unmarshal(body []byte, v any) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &typeErr):
-		field := typeErr.Field
+		// encoding/json names the Go type of an embedded struct too.
+		field := strings.TrimPrefix(typeErr.Field, "KitCommon.")
 		if field == "" {
 			field = "body"
 		}
@@ -136,7 +138,6 @@ func unmarshal(body []byte, v any) error {
 	case errors.As(err, &syntaxErr):
 		return fmt.Errorf("%w: invalid JSON at byte %d: %v", ErrMalformedBody, syntaxErr.Offset, syntaxErr)
 	default:
-		// A flag that is neither a number nor a digit string ends up here.
 		return &FieldError{Field: "body", Problem: err.Error()}
 	}
 }

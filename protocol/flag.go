@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 )
 
@@ -25,19 +27,21 @@ func (f StringFlag) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON accepts a string or a number.
 func (f *StringFlag) UnmarshalJSON(b []byte) error {
-	n, err := parseFlag(b)
+	n, err := parseFlag(b, reflect.TypeFor[StringFlag]())
 	*f = StringFlag(n)
 	return err
 }
 
 // UnmarshalJSON accepts a string or a number.
 func (f *NumberFlag) UnmarshalJSON(b []byte) error {
-	n, err := parseFlag(b)
+	n, err := parseFlag(b, reflect.TypeFor[NumberFlag]())
 	*f = NumberFlag(n)
 	return err
 }
 
-func parseFlag(b []byte) (int, error) {
+// parseFlag returns a *json.UnmarshalTypeError for a bad flag, so that
+// encoding/json names the field it came from (Decode's *FieldError).
+func parseFlag(b []byte, typ reflect.Type) (int, error) {
 	b = bytes.TrimSpace(b)
 	if bytes.Equal(b, []byte("null")) {
 		return 0, nil
@@ -50,7 +54,7 @@ func parseFlag(b []byte) (int, error) {
 	}
 	n, err := strconv.Atoi(string(b))
 	if err != nil || n < 0 || n > 9 {
-		return 0, fmt.Errorf("want a flag 0-9 as a number or a string, got %.20s", b)
+		return 0, &json.UnmarshalTypeError{Value: fmt.Sprintf("%.20s, want a flag 0-9 as a number or a string", b), Type: typ}
 	}
 	return n, nil
 }

@@ -127,17 +127,19 @@ func TestReplayCacheExpiredEntriesLeave(t *testing.T) {
 	if c.Add("late", epoch.Add(2*time.Minute)) {
 		t.Errorf("Add(late) = true before it expired, want false")
 	}
-	// A nonce re-added after expiry, while its stale ring slot is still
-	// there, must not be forgotten when that slot is dropped.
+	// A nonce re-added after expiry while its stale ring slot is still
+	// there (timestamps out of order keep it from the head) must not be
+	// forgotten when that stale slot is dropped.
 	c2 := protocol.NewReplayCache(time.Minute, 3)
-	c2.Add("x", epoch)
-	c2.Add("y", epoch.Add(3*time.Minute))
-	if !c2.Add("x", epoch.Add(3*time.Minute)) {
+	c2.Add("a", epoch.Add(time.Minute)) // remembered until +3m
+	c2.Add("x", epoch)                  // remembered until +2m, behind a
+	now := epoch.Add(150 * time.Second)
+	if !c2.Add("x", now) {
 		t.Fatalf("Add(x) after expiry = false, want true")
 	}
-	c2.Add("z", epoch.Add(3*time.Minute))
-	c2.Add("w", epoch.Add(3*time.Minute)) // evicts y
-	if c2.Add("x", epoch.Add(3*time.Minute)) {
+	c2.Add("z", now) // full: drops a
+	c2.Add("w", now) // full: drops the stale slot of x
+	if c2.Add("x", now) {
 		t.Errorf("Add(x) = true, want false: the re-added x is still inside its window")
 	}
 }

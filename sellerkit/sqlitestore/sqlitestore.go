@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -38,7 +39,9 @@ func Open(path string) (*Store, error) {
 // 5 s busy timeout, foreign keys on, and one connection, so writers never
 // contend for the file's lock inside the process.
 func OpenDB(path string) (*sql.DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	// The name is an SQLite URI: escape the characters that would end the
+	// path or be decoded in it, so "a#b/x.db" is not opened as "a".
+	dsn := "file:" + uriPathEscaper.Replace(path) + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -50,6 +53,8 @@ func OpenDB(path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // New returns a Store in db, creating its table if needed.
 func New(db *sql.DB) (*Store, error) {
@@ -84,6 +89,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, bool, error) {
 
 // Put implements sellerkit.Store.
 func (s *Store) Put(ctx context.Context, key string, value []byte) error {
+	if value == nil {
+		value = []byte{} // the column is NOT NULL; nil is the empty value
+	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sellerkit_idempotency (key, value) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value,
 		updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')`, key, value)
