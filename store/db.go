@@ -89,7 +89,13 @@ type Tx struct {
 	// transaction stamps uses it.
 	Now    time.Time
 	Engine Engine
+
+	afterCommit []func()
 }
+
+// AfterCommit registers fn to run once the transaction has committed (not
+// if it rolls back): the place to wake a worker about rows it just wrote.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
 // Tx runs fn in a transaction and commits it if fn returns nil; otherwise
 // (or if fn panics) it rolls back. fn's error is returned as it is.
@@ -111,6 +117,9 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
 	}
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	for _, fn := range tx.afterCommit {
+		fn()
 	}
 	return nil
 }

@@ -13,6 +13,9 @@ CREATE TABLE delivery_calls (
     body          BLOB    NOT NULL,
     policy        TEXT    NOT NULL,
     state         TEXT    NOT NULL,
+    -- set when newInstance answered 000004: the instance being polled with
+    -- queryInstance until it is ready
+    poll_id       TEXT    NOT NULL DEFAULT '',
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_at       BIGINT  NOT NULL,
     first_at      BIGINT,

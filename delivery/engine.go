@@ -1,0 +1,276 @@
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/store"
+)
+
+// Targets tells the engine where and how to send a product's calls. The
+// catalogue implements it; it may cache.
+type Targets interface {
+	Target(ctx context.Context, sellerID, productID string) (protocol.Target, error)
+}
+
+// Hooks let the domain react to a call's end in the same transaction that
+// records it, so the business state and the message log never disagree.
+// Either may be nil. An error rolls the outcome back; the call is then
+// attempted again when its lease runs out.
+type Hooks struct {
+	// Succeeded runs when a call succeeds. For a newInstance that was
+	// polled, o is the final queryInstance outcome.
+	Succeeded func(ctx context.Context, tx *store.Tx, c *Call, o *protocol.Outcome) error
+	// Exhausted runs when a call's policy gives up (not for calls that
+	// await a decision).
+	Exhausted func(ctx context.Context, tx *store.Tx, c *Call) error
+	// Failed runs after every failed attempt, with the stage of the policy
+	// the call is in (1 for the first failure, 2 once exhausted or awaiting
+	// a decision); notify uses it to send at most one notice per stage.
+	Failed func(ctx context.Context, tx *store.Tx, c *Call, stage int) error
+}
+
+// Config tunes an Engine. Zero values take the defaults in brackets.
+type Config struct {
+	// Node names this process in leases [a random id].
+	Node string
+	// Workers is the number of calls sent concurrently [64].
+	Workers int
+	// PerSellerInFlight caps one seller's calls in flight [8].
+	PerSellerInFlight int
+	// Batch is the most calls claimed, or results written, in one
+	// transaction [64].
+	Batch int
+	// Lease is how long a claimed call is this node's; it must outlast the
+	// longest call timeout [the profile's MaxCallTimeout + 30 s].
+	Lease time.Duration
+	// Poll is the longest the dispatcher sleeps when nothing wakes it [1 s].
+	Poll time.Duration
+	// FlushEvery is the longest a result waits to be written with others
+	// [2 ms].
+	FlushEvery time.Duration
+	Logger     *slog.Logger
+}
+
+// Engine delivers calls. Start it once; Stop it to shut down gracefully.
+type Engine struct {
+	db      *store.DB
+	client  *protocol.Client
+	targets Targets
+	hooks   Hooks
+	cfg     Config
+	log     *slog.Logger
+
+	wake    chan struct{}
+	work    chan *Call
+	results chan result
+	idle    atomic.Int64 // workers not holding a call
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	started bool
+}
+
+// New returns an Engine over db that sends with client. Time comes from
+// db's clock.
+func New(db *store.DB, client *protocol.Client, targets Targets, hooks Hooks, cfg Config) *Engine {
+	if cfg.Node == "" {
+		cfg.Node = "node-" + client.Profile.NewNonce()[:8]
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.PerSellerInFlight <= 0 {
+		cfg.PerSellerInFlight = 8
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 64
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = client.Profile.MaxCallTimeout + 30*time.Second
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = 2 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Engine{
+		db: db, client: client, targets: targets, hooks: hooks, cfg: cfg,
+		log:     cfg.Logger.With("node", cfg.Node),
+		wake:    make(chan struct{}, 1),
+		work:    make(chan *Call),
+		results: make(chan result, cfg.Workers),
+	}
+}
+
+// Enqueue records c in tx (see the package function Enqueue) and wakes the
+// dispatcher once tx commits.
+func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, c NewCall) (int64, error) {
+	id, err := Enqueue(ctx, tx, c)
+	if err == nil {
+		tx.AfterCommit(e.Wake)
+	}
+	return id, err
+}
+
+// Wake makes the dispatcher look for due calls now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start starts the dispatcher, the workers and the result writer. They run
+// until Stop or until ctx ends.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("delivery engine already started")
+	}
+	e.started = true
+	e.idle.Store(int64(e.cfg.Workers))
+	ctx, e.cancel = context.WithCancel(ctx)
+	e.done = make(chan struct{})
+
+	var workers, writer sync.WaitGroup
+	writer.Add(1)
+	go func() { defer writer.Done(); e.writeResults() }()
+	for range e.cfg.Workers {
+		workers.Add(1)
+		go func() { defer workers.Done(); e.sendCalls() }()
+	}
+	go func() {
+		e.dispatch(ctx)
+		close(e.work) // workers finish the calls they hold, then stop
+		workers.Wait()
+		close(e.results)
+		writer.Wait()
+		close(e.done)
+	}()
+	return nil
+}
+
+// Stop stops claiming, lets the calls in flight finish (each within its
+// timeout), writes their results and returns. Calls claimed but not yet
+// started are released for any node to take.
+func (e *Engine) Stop() {
+	e.mu.Lock()
+	cancel, done := e.cancel, e.done
+	e.started = false
+	e.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	<-done
+}
+
+// dispatch claims due calls as workers become free and hands them over.
+func (e *Engine) dispatch(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		// Claim no more than idle workers can start now, so no claimed
+		// call waits for a worker while its lease runs.
+		calls, err := e.claim(ctx, min(e.cfg.Batch, int(e.idle.Load())))
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("claim delivery calls", "err", err)
+		}
+		for i, c := range calls {
+			select {
+			case e.work <- c:
+				e.idle.Add(-1)
+			case <-ctx.Done():
+				e.release(calls[i:])
+				return
+			}
+		}
+		if len(calls) == e.cfg.Batch {
+			continue // more may be due right away
+		}
+		timer.Reset(e.cfg.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// sendCalls is one worker: it sends each call it is handed and passes the
+// outcome to the writer.
+func (e *Engine) sendCalls() {
+	for c := range e.work {
+		// Calls in flight finish even during shutdown: their outcome is
+		// worth recording, and each is bounded by its timeout.
+		e.results <- e.send(context.Background(), c)
+		e.idle.Add(1)
+	}
+}
+
+// RunDue makes one attempt of every call due now, concurrently up to
+// Workers, writes the outcomes and returns how many it attempted. It is the
+// engine's step without its loop: tests drive a policy's whole schedule
+// with it on a fake clock, and tools can deliver what is due and exit. Do
+// not mix it with Start on the same Engine.
+func (e *Engine) RunDue(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		calls, err := e.claim(ctx, e.cfg.Workers)
+		if err != nil || len(calls) == 0 {
+			return total, err
+		}
+		out := make([]result, len(calls))
+		var wg sync.WaitGroup
+		for i, c := range calls {
+			wg.Add(1)
+			go func() { defer wg.Done(); out[i] = e.send(ctx, c) }()
+		}
+		wg.Wait()
+		for i := 0; i < len(out); i += e.cfg.Batch {
+			e.flush(out[i:min(i+e.cfg.Batch, len(out))])
+		}
+		total += len(calls)
+	}
+}
+
+// NextDue returns when the earliest waiting call is due, and false if no
+// call waits.
+func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
+	var at sql.NullInt64
+	err := e.db.SQL().QueryRowContext(ctx, `SELECT min(next_at) FROM delivery_calls WHERE state IN ('pending', 'retrying')`).Scan(&at)
+	if err != nil || !at.Valid {
+		return time.Time{}, false, err
+	}
+	return store.FromMillis(at.Int64), true, nil
+}
+
+// send makes one attempt of c.
+func (e *Engine) send(ctx context.Context, c *Call) result {
+	started := e.db.Clock().Now()
+	t, err := e.targets.Target(ctx, c.SellerID, c.ProductID)
+	if err != nil {
+		return result{call: c, started: started, outcome: &protocol.Outcome{
+			Activity: c.Activity, RequestBody: c.Body, Kind: protocol.OutcomeBadRequest,
+			Err: fmt.Errorf("no target for product %s: %w", c.ProductID, err)}}
+	}
+	if c.PollID != "" {
+		return result{call: c, started: started, outcome: e.client.Send(ctx, t, &protocol.QueryInstanceRequest{InstanceID: c.PollID})}
+	}
+	return result{call: c, started: started, outcome: e.client.SendBody(ctx, t, c.Activity, c.Body)}
+}
