@@ -44,6 +44,9 @@ type Call struct {
 	// newInstance answered 000004.
 	PollID      string
 	Attempts    int
+	// StageStart is Attempts when the current policy stage began: 0, or
+	// the count at the last re-invocation.
+	StageStart  int
 	NextAt      time.Time
 	FirstAt     time.Time // zero before the first attempt
 	LastOutcome protocol.OutcomeKind

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
@@ -48,7 +47,7 @@ const stillDue = `((state IN ('pending', 'retrying') AND next_at <= $1)
 	OR (state = 'in_flight' AND lease_until <= $1))`
 
 const callColumns = `id, seller_id, product_id, order_key, activity, body, policy, state, poll_id,
-	attempts, next_at, first_at, last_outcome, last_code, last_error, created_at, updated_at, finished_at`
+	attempts, stage_start, next_at, first_at, last_outcome, last_code, last_error, created_at, updated_at, finished_at`
 
 // claim takes up to limit due calls for this node under a lease.
 func (e *Engine) claim(ctx context.Context, limit int) ([]*Call, error) {
@@ -151,7 +150,7 @@ func scanCalls(rows *sql.Rows) ([]*Call, error) {
 		var nextAt, createdAt, updatedAt int64
 		var firstAt, finishedAt sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.SellerID, &c.ProductID, &c.Key, &activity, &c.Body, &c.Policy, &state, &c.PollID,
-			&c.Attempts, &nextAt, &firstAt, &outcome, &code, &c.LastError, &createdAt, &updatedAt, &finishedAt); err != nil {
+			&c.Attempts, &c.StageStart, &nextAt, &firstAt, &outcome, &code, &c.LastError, &createdAt, &updatedAt, &finishedAt); err != nil {
 			return nil, err
 		}
 		c.Activity, c.State = protocol.Activity(activity), State(state)
@@ -168,4 +167,3 @@ func scanCalls(rows *sql.Rows) ([]*Call, error) {
 	return calls, rows.Err()
 }
 
-var _ = time.Second

@@ -134,7 +134,7 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
 
 	state, nextAt, next, stage := Succeeded, now, "succeeded", 0
 	if v != done {
-		at, ok := policy.Next(n, firstAt, now)
+		at, ok := policy.Next(n-c.StageStart, firstAt, now)
 		switch {
 		case ok && v == waiting:
 			state, nextAt, next = Retrying, at, "poll queryInstance for "+pollID+" at "+at.Format(time.RFC3339)

@@ -17,6 +17,9 @@ CREATE TABLE delivery_calls (
     -- queryInstance until it is ready
     poll_id       TEXT    NOT NULL DEFAULT '',
     attempts      INTEGER NOT NULL DEFAULT 0,
+    -- attempts made before the current policy stage began (a re-invocation
+    -- starts a new stage: a fresh schedule and deadline)
+    stage_start   INTEGER NOT NULL DEFAULT 0,
     next_at       BIGINT  NOT NULL,
     first_at      BIGINT,
     deadline      BIGINT,

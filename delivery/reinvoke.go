@@ -1,0 +1,81 @@
+package delivery
+
+import (
+	"context"
+	"strings"
+
+	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/store"
+)
+
+// Roles that may re-invoke a call.
+const (
+	RoleSeller   = "seller"   // its own calls
+	RoleOperator = "operator" // any call
+	RoleBuyer    = "buyer"    // awaiting kit calls whose policy's Decider is the buyer
+	RoleAdmin    = "admin"    // awaiting kit calls whose policy's Decider is the enterprise admin
+)
+
+// Actor is who asks for a re-invocation. For a buyer or an enterprise admin
+// the caller has already checked that the call concerns their enterprise;
+// this package checks what it knows: the role against the call's policy and
+// a seller against the call's seller.
+type Actor struct {
+	Role     string
+	ID       string // the user
+	SellerID string // for RoleSeller: the seller the user belongs to
+}
+
+// Reinvoke makes an exhausted or awaiting call pending again, due now, with
+// a fresh policy stage (new schedule, new deadline, new notices), and
+// records who asked and why. The call keeps its place in its key's order:
+// it is sent before any later call of the same key that is still queued.
+//
+// Returns ENOTFOUND if there is no such call (or the actor may not see it),
+// EUNAUTHORIZED if the actor may not re-invoke it, ECONFLICT if it is not
+// exhausted or awaiting a decision, and EINVALID without a reason.
+func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return souk.Errorf(souk.EINVALID, "A reason is required to re-invoke a call.")
+	}
+	err := e.db.Tx(ctx, func(tx *store.Tx) error {
+		var seller, policyName, state string
+		err := tx.QueryRowContext(ctx, `SELECT seller_id, policy, state FROM delivery_calls WHERE id = $1`, callID).
+			Scan(&seller, &policyName, &state)
+		if err != nil {
+			return store.NotFound(err, "Call %d not found.", callID)
+		}
+		policy, _ := PolicyNamed(policyName)
+		switch who.Role {
+		case RoleOperator:
+		case RoleSeller:
+			if who.SellerID == "" || who.SellerID != seller {
+				return souk.Errorf(souk.ENOTFOUND, "Call %d not found.", callID)
+			}
+		case RoleBuyer, RoleAdmin:
+			if policy.Decider != who.Role {
+				return souk.Errorf(souk.EUNAUTHORIZED, "Only the seller or the operator may re-invoke this call.")
+			}
+		default:
+			return souk.Errorf(souk.EUNAUTHORIZED, "You may not re-invoke calls.")
+		}
+		if s := State(state); s != Exhausted && s != AwaitingDecision {
+			return souk.Errorf(souk.ECONFLICT, "Call %d is %s; only an exhausted call or one awaiting a decision can be re-invoked.", callID, s)
+		}
+		now := store.Millis(tx.Now)
+		if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls
+			SET state = 'pending', next_at = $1, first_at = NULL, stage_start = attempts,
+			    notified_stage = 0, finished_at = NULL, updated_at = $1
+			WHERE id = $2`, now, callID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO delivery_reinvocations (call_id, actor, reason, at) VALUES ($1, $2, $3, $4)`,
+			callID, who.Role+":"+who.ID, reason, now)
+		return err
+	})
+	if err == nil {
+		e.Wake()
+	}
+	return err
+}
