@@ -42,8 +42,8 @@ type Call struct {
 	State    State
 	// PollID is the instance being polled with queryInstance after
 	// newInstance answered 000004.
-	PollID      string
-	Attempts    int
+	PollID   string
+	Attempts int
 	// StageStart is Attempts when the current policy stage began: 0, or
 	// the count at the last re-invocation.
 	StageStart  int

@@ -166,4 +166,3 @@ func scanCalls(rows *sql.Rows) ([]*Call, error) {
 	}
 	return calls, rows.Err()
 }
-

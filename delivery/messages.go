@@ -148,4 +148,3 @@ func GetMessage(ctx context.Context, db *store.DB, id int64, sellerID string) (*
 	}
 	return m, rrows.Err()
 }
-
