@@ -57,6 +57,8 @@ type Config struct {
 	// [2 ms].
 	FlushEvery time.Duration
 	Logger     *slog.Logger
+	// Metrics, when set, records attempts, latency and lag.
+	Metrics *Metrics
 }
 
 // Engine delivers calls. Start it once; Stop it to shut down gracefully.
@@ -184,9 +186,15 @@ func (e *Engine) dispatch(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		// Claim no more than idle workers can start now, so no claimed
-		// call waits for a worker while its lease runs.
-		calls, err := e.claim(ctx, min(e.cfg.Batch, int(e.idle.Load())))
+		// Claim a whole batch once a quarter of the workers are idle: one
+		// claim is costly (it ranks every due call), so it is amortised
+		// over many calls, while the lease (far longer than a batch takes)
+		// covers the wait for a worker.
+		limit := 0
+		if idle := int(e.idle.Load()); idle*4 >= e.cfg.Workers || idle >= e.cfg.Batch {
+			limit = e.cfg.Batch
+		}
+		calls, err := e.claim(ctx, limit)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("claim delivery calls", "err", err)
 		}

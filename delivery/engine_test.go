@@ -7,9 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/delivery"
@@ -405,7 +409,10 @@ func TestEngineDeliversEverythingInBackground(t *testing.T) {
 	storetest.Each(t, souk.SystemClock{}, func(t *testing.T, db *store.DB) {
 		s := newSink(t, souk.SystemClock{})
 		client := protocol.NewClient(protocol.Default, db.Clock().Now, 8)
-		e := delivery.New(db, client, targets{"prod-1": s.srv.URL, "prod-2": s.srv.URL}, delivery.Hooks{}, delivery.Config{Workers: 16, PerSellerInFlight: 4, Poll: 50 * time.Millisecond})
+		reg := prometheus.NewRegistry()
+		metrics := delivery.NewMetrics(reg, db)
+		e := delivery.New(db, client, targets{"prod-1": s.srv.URL, "prod-2": s.srv.URL}, delivery.Hooks{},
+			delivery.Config{Workers: 16, PerSellerInFlight: 4, Poll: 50 * time.Millisecond, Metrics: metrics})
 		ctx := context.Background()
 		if err := e.Start(ctx); err != nil {
 			t.Fatal(err)
@@ -449,5 +456,47 @@ func TestEngineDeliversEverythingInBackground(t *testing.T) {
 		if pending != 0 {
 			t.Fatalf("%d calls not succeeded after Stop", pending)
 		}
+		const want = `
+# HELP souk_delivery_calls Calls not yet finished, and finished calls that need attention, by state.
+# TYPE souk_delivery_calls gauge
+souk_delivery_calls{state="awaiting_decision"} 0
+souk_delivery_calls{state="exhausted"} 0
+souk_delivery_calls{state="in_flight"} 0
+souk_delivery_calls{state="pending"} 0
+souk_delivery_calls{state="retrying"} 0
+`
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "souk_delivery_calls"); err != nil {
+			t.Fatal(err)
+		}
+		var attempts float64
+		for _, seller := range []string{"seller-0", "seller-1", "seller-2"} {
+			attempts += testutil.ToFloat64(metricsAttempts(t, reg, seller))
+		}
+		if attempts != n {
+			t.Fatalf("souk_delivery_attempts_total = %v, want %d", attempts, n)
+		}
 	})
+}
+
+// metricsAttempts returns the success counter of seller from reg.
+func metricsAttempts(t *testing.T, reg *prometheus.Registry, seller string) prometheus.Collector {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})
+	for _, mf := range mfs {
+		if mf.GetName() != "souk_delivery_attempts_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "seller" && l.GetValue() == seller {
+					c.Add(m.GetCounter().GetValue())
+				}
+			}
+		}
+	}
+	return c
 }

@@ -114,6 +114,7 @@ func judge(c *Call, o *protocol.Outcome) (v verdict, pollID string, err error) {
 // apply records one attempt and moves its call on, running the hooks.
 func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
 	c, o, now := r.call, r.outcome, tx.Now
+	e.cfg.Metrics.observe(c, r)
 	n := c.Attempts + 1
 	policy, err := PolicyNamed(c.Policy)
 	if err != nil {
