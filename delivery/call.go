@@ -62,6 +62,7 @@ type Attempt struct {
 	ID         int64
 	CallID     int64
 	N          int
+	Node       string // the engine node that made the attempt
 	Activity   protocol.Activity
 	StartedAt  time.Time
 	Latency    time.Duration

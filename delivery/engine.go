@@ -186,13 +186,13 @@ func (e *Engine) dispatch(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		// Claim a whole batch once a quarter of the workers are idle: one
-		// claim is costly (it ranks every due call), so it is amortised
-		// over many calls, while the lease (far longer than a batch takes)
-		// covers the wait for a worker.
+		// Claim only what idle workers start at once, so a claimed call
+		// never waits for a worker while its lease runs; but wait until a
+		// quarter of them (or a batch) are idle, because one claim is
+		// costly (it ranks every due call) and is better amortised.
 		limit := 0
 		if idle := int(e.idle.Load()); idle*4 >= e.cfg.Workers || idle >= e.cfg.Batch {
-			limit = e.cfg.Batch
+			limit = min(idle, e.cfg.Batch)
 		}
 		calls, err := e.claim(ctx, limit)
 		if err != nil && ctx.Err() == nil {

@@ -110,7 +110,7 @@ func GetMessage(ctx context.Context, db *store.DB, id int64, sellerID string) (*
 		return nil, souk.Errorf(souk.ENOTFOUND, "Call %d not found.", id)
 	}
 	m := &Message{Call: calls[0]}
-	rows, err = db.SQL().QueryContext(ctx, `SELECT id, call_id, n, activity, started_at, latency_ms, url, request,
+	rows, err = db.SQL().QueryContext(ctx, `SELECT id, call_id, n, node, activity, started_at, latency_ms, url, request,
 		http_status, outcome, result_code, result_msg, response, error, next
 		FROM delivery_attempts WHERE call_id = $1 ORDER BY id`, id)
 	if err != nil {
@@ -121,7 +121,7 @@ func GetMessage(ctx context.Context, db *store.DB, id int64, sellerID string) (*
 		var a Attempt
 		var activity, outcome, code string
 		var started, latency int64
-		if err := rows.Scan(&a.ID, &a.CallID, &a.N, &activity, &started, &latency, &a.URL, &a.Request,
+		if err := rows.Scan(&a.ID, &a.CallID, &a.N, &a.Node, &activity, &started, &latency, &a.URL, &a.Request,
 			&a.HTTPStatus, &outcome, &code, &a.ResultMsg, &a.Response, &a.Error, &a.Next); err != nil {
 			return nil, err
 		}

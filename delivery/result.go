@@ -149,9 +149,9 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
 	}
 
 	_, err = tx.ExecContext(ctx, `INSERT INTO delivery_attempts
-		(call_id, n, activity, started_at, latency_ms, url, request, http_status, outcome, result_code, result_msg, response, error, next)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		c.ID, n, string(o.Activity), store.Millis(r.started), o.Latency.Milliseconds(), o.URL, nonNil(o.RequestBody),
+		(call_id, n, node, activity, started_at, latency_ms, url, request, http_status, outcome, result_code, result_msg, response, error, next)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		c.ID, n, e.cfg.Node, string(o.Activity), store.Millis(r.started), o.Latency.Milliseconds(), o.URL, nonNil(o.RequestBody),
 		o.HTTPStatus, string(o.Kind), string(o.ResultCode), o.ResultMsg, nonNil(o.ResponseBody), errText, next)
 	if err != nil {
 		return fmt.Errorf("insert attempt of call %d: %w", c.ID, err)

@@ -45,6 +45,7 @@ CREATE TABLE delivery_attempts (
     id           SERIALKEY,
     call_id      BIGINT  NOT NULL REFERENCES delivery_calls (id),
     n            INTEGER NOT NULL,
+    node         TEXT    NOT NULL,
     activity     TEXT    NOT NULL,
     started_at   BIGINT  NOT NULL,
     latency_ms   BIGINT  NOT NULL,
