@@ -129,7 +129,13 @@ func (p Profile) SignedURL(productionURL, accessKey string, body []byte, now tim
 	return u.String(), nil
 }
 
-// KitURL returns the URL of kit interface a under productionURL (§2.2).
+// KitURL returns the URL of kit interface a under productionURL (§2.2). The
+// sub-path is appended to the URL's path; a query string is kept after it.
 func KitURL(productionURL string, a Activity) string {
-	return strings.TrimRight(productionURL, "/") + KitPathPrefix + string(a)
+	base, query, hasQuery := strings.Cut(productionURL, "?")
+	u := strings.TrimRight(base, "/") + KitPathPrefix + string(a)
+	if hasQuery {
+		u += "?" + query
+	}
+	return u
 }

@@ -246,6 +246,8 @@ func TestKitURL(t *testing.T) {
 		{"https://seller.example", "https://seller.example/produceAPI/v2/tenantSync"},
 		{"https://seller.example/", "https://seller.example/produceAPI/v2/tenantSync"},
 		{"https://seller.example/souk//", "https://seller.example/souk/produceAPI/v2/tenantSync"},
+		{"https://seller.example/souk/?app=42&x=a%2Fb", "https://seller.example/souk/produceAPI/v2/tenantSync?app=42&x=a%2Fb"},
+		{"https://seller.example?app=42", "https://seller.example/produceAPI/v2/tenantSync?app=42"},
 	}
 	for _, tt := range tests {
 		if got := protocol.KitURL(tt.base, protocol.TenantSync); got != tt.want {
