@@ -18,7 +18,7 @@ type ReplayCache struct {
 	ttl   time.Duration
 	size  int
 	seen  map[string]time.Time // nonce → forget after
-	order []replayEntry        // ring in insertion order
+	order []replayEntry        // ring in insertion order; grows up to size
 	head  int                  // index of the oldest entry in order
 	n     int                  // entries in order
 }
@@ -34,7 +34,9 @@ func NewReplayCache(window time.Duration, size int) *ReplayCache {
 	if size < 1 {
 		size = 1
 	}
-	return &ReplayCache{ttl: 2 * window, size: size, seen: make(map[string]time.Time), order: make([]replayEntry, size)}
+	// The ring starts small and grows as traffic needs it: most verifiers
+	// see far fewer calls than size in a window.
+	return &ReplayCache{ttl: 2 * window, size: size, seen: make(map[string]time.Time), order: make([]replayEntry, min(size, 64))}
 }
 
 // Add records nonce as seen at now. It reports false if the nonce was
@@ -51,9 +53,12 @@ func (c *ReplayCache) Add(nonce string, now time.Time) bool {
 	if c.n == c.size {
 		c.dropOldest()
 	}
+	if c.n == len(c.order) {
+		c.grow()
+	}
 	exp := now.Add(c.ttl)
 	c.seen[nonce] = exp
-	c.order[(c.head+c.n)%c.size] = replayEntry{nonce, exp}
+	c.order[(c.head+c.n)%len(c.order)] = replayEntry{nonce, exp}
 	c.n++
 	return true
 }
@@ -71,6 +76,16 @@ func (c *ReplayCache) dropOldest() {
 		delete(c.seen, e.nonce)
 	}
 	c.order[c.head] = replayEntry{}
-	c.head = (c.head + 1) % c.size
+	c.head = (c.head + 1) % len(c.order)
 	c.n--
+}
+
+// grow doubles the ring (up to size), unrolling it so the oldest entry is
+// first.
+func (c *ReplayCache) grow() {
+	bigger := make([]replayEntry, min(2*len(c.order), c.size))
+	for i := 0; i < c.n; i++ {
+		bigger[i] = c.order[(c.head+i)%len(c.order)]
+	}
+	c.order, c.head = bigger, 0
 }

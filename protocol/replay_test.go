@@ -204,3 +204,23 @@ func TestVerifierConcurrentReplay(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayCacheGrowsAndKeepsOrder(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c := protocol.NewReplayCache(time.Minute, 200)
+	for i := range 200 {
+		if !c.Add(fmt.Sprintf("n%d", i), now.Add(time.Duration(i)*time.Millisecond)) {
+			t.Fatalf("Add(n%d) = false on first sight", i)
+		}
+	}
+	for i := range 200 {
+		if c.Add(fmt.Sprintf("n%d", i), now.Add(time.Second)) {
+			t.Fatalf("Add(n%d) = true after growing: nonce forgotten", i)
+		}
+	}
+	// Full: the 201st nonce evicts the oldest, n0, and only it.
+	c.Add("n200", now.Add(time.Second))
+	if c.Add("n1", now.Add(time.Second)) || !c.Add("n0", now.Add(time.Second)) {
+		t.Fatal("after filling the grown cache, want only the oldest nonce forgotten")
+	}
+}
