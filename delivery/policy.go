@@ -82,3 +82,11 @@ func (p Policy) Next(n int, firstAt, failedAt time.Time) (next time.Time, ok boo
 	}
 	return next, true
 }
+
+// PollDelay is the wait before the next queryInstance poll of an instance
+// that was accepted (000004) at acceptedAt. Polling is not failure: it
+// starts every 2 s and slows to once a minute as provisioning drags on,
+// within the policy's deadline (profile).
+func PollDelay(acceptedAt, now time.Time) time.Duration {
+	return min(max(now.Sub(acceptedAt)/4, 2*time.Second), time.Minute)
+}

@@ -136,6 +136,10 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
 	state, nextAt, next, stage := Succeeded, now, "succeeded", 0
 	if v != done {
 		at, ok := policy.Next(n-c.StageStart, firstAt, now)
+		if v == waiting {
+			at = now.Add(PollDelay(firstAt, now))
+			ok = policy.Deadline == 0 || !at.After(firstAt.Add(policy.Deadline))
+		}
 		switch {
 		case ok && v == waiting:
 			state, nextAt, next = Retrying, at, "poll queryInstance for "+pollID+" at "+at.Format(time.RFC3339)

@@ -193,12 +193,20 @@ func (h *Handler) dispatch(ctx context.Context, req protocol.Request) (answer an
 	return nil, fmt.Errorf("%w %q", protocol.ErrUnknownActivity, req.Activity())
 }
 
-func (h *Handler) newInstanceAnswer(inst *Instance) (any, error) {
+// checkInstance rejects a NewInstance answer that cannot be sent.
+func checkInstance(inst *Instance) error {
 	if inst == nil || inst.ID == "" {
-		return nil, errors.New("NewInstance returned no instance id")
+		return errors.New("NewInstance returned no instance id")
 	}
 	if !inst.Pending && (inst.AppInfo == nil || inst.AppInfo.FrontEndURL == "") {
-		return nil, errors.New("NewInstance returned a ready instance without appInfo.frontEndUrl")
+		return errors.New("NewInstance returned a ready instance without appInfo.frontEndUrl")
+	}
+	return nil
+}
+
+func (h *Handler) newInstanceAnswer(inst *Instance) (any, error) {
+	if err := checkInstance(inst); err != nil {
+		return nil, err
 	}
 	resp := &protocol.NewInstanceResponse{
 		Result:     protocol.Result{ResultCode: protocol.CodeSuccess, ResultMsg: "success"},

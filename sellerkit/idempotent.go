@@ -111,8 +111,8 @@ func (d *idempotent) NewInstance(ctx context.Context, req *protocol.NewInstanceR
 		inst = &Instance{ID: inst.ID, AppInfo: infos[0].AppInfo}
 	} else if inst, err = d.next.NewInstance(ctx, req); err != nil {
 		return nil, err
-	} else if inst == nil || inst.ID == "" {
-		return nil, errors.New("NewInstance returned no instance id")
+	} else if err := checkInstance(inst); err != nil {
+		return nil, err // the handler answers it 000005: not remembered
 	}
 	b, _ := json.Marshal(inst)
 	if err := d.store.Put(ctx, key, b); err != nil {
