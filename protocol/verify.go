@@ -80,48 +80,63 @@ func (v *Verifier) Keys() []string {
 // VerifyQuery authenticates a basic call: signature, timestamp and nonce in
 // the query string (§2.1). It returns an *AuthError or nil.
 func (v *Verifier) VerifyQuery(q url.Values, body []byte) error {
-	return v.verify(q.Get(ParamSignature), q.Get(ParamTimestamp), q.Get(ParamNonce), body, SignQuery)
+	_, err := v.VerifyQueryKey(q, body)
+	return err
 }
 
 // VerifyKit authenticates a kit call: x-sign, x-timestamp and x-nonce
 // headers (§2.2). It returns an *AuthError or nil.
 func (v *Verifier) VerifyKit(h http.Header, body []byte) error {
+	_, err := v.VerifyKitKey(h, body)
+	return err
+}
+
+// VerifyQueryKey is VerifyQuery that also returns the key the call was
+// signed with, so that during a rotation the answer is signed and encrypted
+// with the key the caller holds.
+func (v *Verifier) VerifyQueryKey(q url.Values, body []byte) (string, error) {
+	return v.verify(q.Get(ParamSignature), q.Get(ParamTimestamp), q.Get(ParamNonce), body, SignQuery)
+}
+
+// VerifyKitKey is VerifyKit that also returns the key the call was signed
+// with.
+func (v *Verifier) VerifyKitKey(h http.Header, body []byte) (string, error) {
 	return v.verify(h.Get(HeaderSign), h.Get(HeaderTimestamp), h.Get(HeaderNonce), body, SignKit)
 }
 
-func (v *Verifier) verify(sig, ts, nonce string, body []byte, sign func(key, nonce, ts string, body []byte) string) error {
+func (v *Verifier) verify(sig, ts, nonce string, body []byte, sign func(key, nonce, ts string, body []byte) string) (string, error) {
 	if sig == "" || ts == "" || nonce == "" {
-		return &AuthError{Failure: AuthMissing}
+		return "", &AuthError{Failure: AuthMissing}
 	}
 	if len(nonce) > 128 {
-		return &AuthError{Failure: AuthMissing, Detail: "nonce longer than 128 characters"}
+		return "", &AuthError{Failure: AuthMissing, Detail: "nonce longer than 128 characters"}
 	}
 	ms, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil || len(ts) != 13 {
-		return &AuthError{Failure: AuthBadTimestamp, Detail: fmt.Sprintf("%.20q: want Unix milliseconds, 13 digits", ts)}
+		return "", &AuthError{Failure: AuthBadTimestamp, Detail: fmt.Sprintf("%.20q: want Unix milliseconds, 13 digits", ts)}
 	}
 	now := v.now()
 	if skew := now.Sub(time.UnixMilli(ms)); skew > v.profile.TimestampWindow || skew < -v.profile.TimestampWindow {
-		return &AuthError{Failure: AuthStale, Detail: fmt.Sprintf("%s from now, allowed ±%s", skew.Round(time.Millisecond), v.profile.TimestampWindow)}
+		return "", &AuthError{Failure: AuthStale, Detail: fmt.Sprintf("%s from now, allowed ±%s", skew.Round(time.Millisecond), v.profile.TimestampWindow)}
 	}
 	got, err := hex.DecodeString(strings.ToLower(sig))
 	if err != nil {
-		return &AuthError{Failure: AuthBadSignature, Detail: "not hex"}
+		return "", &AuthError{Failure: AuthBadSignature, Detail: "not hex"}
 	}
-	ok := false
+	matched, ok := "", false
 	for _, k := range v.Keys() {
 		want, _ := hex.DecodeString(sign(k, nonce, ts, body))
-		if hmac.Equal(got, want) {
-			ok = true
+		if hmac.Equal(got, want) && !ok {
+			matched, ok = k, true
 		}
 	}
 	if !ok {
-		return &AuthError{Failure: AuthBadSignature}
+		return "", &AuthError{Failure: AuthBadSignature}
 	}
 	// Only authenticated nonces are remembered, so forged calls cannot
 	// fill the cache.
 	if !v.replay.Add(nonce, now) {
-		return &AuthError{Failure: AuthReplay}
+		return "", &AuthError{Failure: AuthReplay}
 	}
-	return nil
+	return matched, nil
 }

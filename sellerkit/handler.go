@@ -90,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.write(w, http.StatusMethodNotAllowed, protocol.Result{
 			ResultCode: protocol.CodeInvalidParam,
 			ResultMsg:  "method " + r.Method + " not allowed: production interfaces are called with POST",
-		})
+		}, h.currentKey())
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.profile.MaxRequestBody))
@@ -99,16 +99,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &mbe) {
 			err = fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, mbe.Limit)
 		}
-		h.writeResult(w, "", err)
+		h.writeResult(w, "", err, h.currentKey())
 		return
 	}
 	var activity protocol.Activity
 	var answer any
+	// The answer is signed and encrypted with the key the call was signed
+	// with, so during a rotation a caller still on the old key can read it.
+	key := h.currentKey()
 	if isKit {
 		activity = protocol.Activity(kitName)
-		err = h.verifier.VerifyKit(r.Header, body)
+		key, err = h.verifier.VerifyKitKey(r.Header, body)
 	} else {
-		err = h.verifier.VerifyQuery(r.URL.Query(), body)
+		key, err = h.verifier.VerifyQueryKey(r.URL.Query(), body)
 	}
 	if err == nil {
 		var req protocol.Request
@@ -119,14 +122,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if err == nil {
 			activity = req.Activity()
-			answer, err = h.dispatch(r.Context(), req)
+			answer, err = h.dispatch(r.Context(), req, key)
 		}
 	}
 	if err != nil {
-		h.writeResult(w, activity, err)
+		if key == "" {
+			key = h.currentKey()
+		}
+		h.writeResult(w, activity, err, key)
 		return
 	}
-	h.write(w, http.StatusOK, answer)
+	h.write(w, http.StatusOK, answer, key)
+}
+
+// currentKey is the key answers are signed with when the caller's key is
+// not known (the call failed authentication): the first accepted key.
+func (h *Handler) currentKey() string {
+	if keys := h.verifier.Keys(); len(keys) > 0 {
+		return keys[0]
+	}
+	return ""
 }
 
 // kitInterface returns the kit interface name of a path under the
@@ -141,7 +156,7 @@ func kitInterface(path string) (string, bool) {
 
 // dispatch calls the Seller's method for req and returns the answer to
 // send on success. A panic in the seller's code is an internal error.
-func (h *Handler) dispatch(ctx context.Context, req protocol.Request) (answer any, err error) {
+func (h *Handler) dispatch(ctx context.Context, req protocol.Request, key string) (answer any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic in %s: %v", req.Activity(), p)
@@ -154,13 +169,13 @@ func (h *Handler) dispatch(ctx context.Context, req protocol.Request) (answer an
 		if err != nil {
 			return nil, err
 		}
-		return h.newInstanceAnswer(inst)
+		return h.newInstanceAnswer(inst, key)
 	case *protocol.QueryInstanceRequest:
 		infos, err := h.seller.QueryInstance(ctx, req)
 		if err != nil {
 			return nil, err
 		}
-		return h.queryAnswer(infos)
+		return h.queryAnswer(infos, key)
 	case *protocol.RefreshInstanceRequest:
 		return ok, h.seller.RefreshInstance(ctx, req)
 	case *protocol.UpdateInstanceStatusRequest:
@@ -204,7 +219,7 @@ func checkInstance(inst *Instance) error {
 	return nil
 }
 
-func (h *Handler) newInstanceAnswer(inst *Instance) (any, error) {
+func (h *Handler) newInstanceAnswer(inst *Instance, key string) (any, error) {
 	if err := checkInstance(inst); err != nil {
 		return nil, err
 	}
@@ -216,7 +231,7 @@ func (h *Handler) newInstanceAnswer(inst *Instance) (any, error) {
 		resp.Result = protocol.Result{ResultCode: protocol.CodeAccepted, ResultMsg: "accepted, provisioning"}
 	}
 	if inst.AppInfo != nil {
-		info, err := h.encrypt(inst.AppInfo)
+		info, err := h.encrypt(inst.AppInfo, key)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +240,7 @@ func (h *Handler) newInstanceAnswer(inst *Instance) (any, error) {
 	return resp, nil
 }
 
-func (h *Handler) queryAnswer(infos []protocol.InstanceInfo) (any, error) {
+func (h *Handler) queryAnswer(infos []protocol.InstanceInfo, key string) (any, error) {
 	resp := &protocol.QueryInstanceResponse{
 		Result:      protocol.Result{ResultCode: protocol.CodeSuccess, ResultMsg: "success"},
 		EncryptType: protocol.NumberFlag(h.encType),
@@ -234,7 +249,7 @@ func (h *Handler) queryAnswer(infos []protocol.InstanceInfo) (any, error) {
 	for i, info := range infos {
 		resp.Info[i] = info
 		if info.AppInfo != nil {
-			enc, err := h.encrypt(info.AppInfo)
+			enc, err := h.encrypt(info.AppInfo, key)
 			if err != nil {
 				return nil, err
 			}
@@ -245,13 +260,9 @@ func (h *Handler) queryAnswer(infos []protocol.InstanceInfo) (any, error) {
 }
 
 // encrypt returns a copy of info with userName and password encrypted
-// (§2.4) under the current key.
-func (h *Handler) encrypt(info *protocol.AppInfo) (*protocol.AppInfo, error) {
+// (§2.4) under key.
+func (h *Handler) encrypt(info *protocol.AppInfo, key string) (*protocol.AppInfo, error) {
 	out := *info
-	key := ""
-	if keys := h.verifier.Keys(); len(keys) > 0 {
-		key = keys[0]
-	}
 	for _, f := range []*string{&out.UserName, &out.Password} {
 		if *f == "" {
 			continue
@@ -266,17 +277,17 @@ func (h *Handler) encrypt(info *protocol.AppInfo) (*protocol.AppInfo, error) {
 }
 
 // writeResult answers a failed call with the result code of err.
-func (h *Handler) writeResult(w http.ResponseWriter, a protocol.Activity, err error) {
+func (h *Handler) writeResult(w http.ResponseWriter, a protocol.Activity, err error, key string) {
 	code, msg, internal := resultOf(err)
 	if internal {
 		h.log.Error("production interface call failed", "activity", a, "err", err)
 	}
-	h.write(w, http.StatusOK, protocol.Result{ResultCode: code, ResultMsg: msg})
+	h.write(w, http.StatusOK, protocol.Result{ResultCode: code, ResultMsg: msg}, key)
 }
 
 // write encodes v into a buffer first, so a failed encoding never sends
-// half an answer, then signs it when configured.
-func (h *Handler) write(w http.ResponseWriter, status int, v any) {
+// half an answer, then signs it with key when configured.
+func (h *Handler) write(w http.ResponseWriter, status int, v any, key string) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		h.log.Error("encode production interface answer", "err", err)
@@ -285,10 +296,8 @@ func (h *Handler) write(w http.ResponseWriter, status int, v any) {
 	}
 	body := bytes.TrimRight(buf.Bytes(), "\n")
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	if h.sign {
-		if keys := h.verifier.Keys(); len(keys) > 0 {
-			w.Header().Set(protocol.HeaderBodySign, protocol.SignResponse(keys[0], body))
-		}
+	if h.sign && key != "" {
+		w.Header().Set(protocol.HeaderBodySign, protocol.SignResponse(key, body))
 	}
 	w.WriteHeader(status)
 	w.Write(body)

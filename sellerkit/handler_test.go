@@ -708,18 +708,20 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("old key before the rotation: %s", code)
 	}
 
-	// Rotation: both keys are accepted; the new one signs and encrypts.
+	// Rotation: both keys are accepted; each answer is signed and
+	// encrypted with the key its call was signed with, so a marketplace
+	// still on the old key can read it.
 	e.h.SetKeys(newKey, oldKey)
 	for _, key := range []string{newKey, oldKey} {
 		code, sig, body, r := call(key)
 		if code != protocol.CodeSuccess {
 			t.Fatalf("during the rotation, key %s: %s", key, code)
 		}
-		if err := protocol.VerifyResponse(sig, body, newKey); err != nil {
-			t.Errorf("during the rotation, Body-Sign under the new key: %v", err)
+		if err := protocol.VerifyResponse(sig, body, key); err != nil {
+			t.Errorf("during the rotation, Body-Sign under the caller's key %s: %v", key, err)
 		}
-		if u := decrypt(t, newKey, r.AppInfo.UserName, 1); u != plain.UserName {
-			t.Errorf("userName decrypts to %q under the new key, want %q", u, plain.UserName)
+		if u := decrypt(t, key, r.AppInfo.UserName, 1); u != plain.UserName {
+			t.Errorf("userName decrypts to %q under the caller's key %s, want %q", u, key, plain.UserName)
 		}
 	}
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 
 	"github.com/souk-market/souk/protocol"
@@ -41,16 +40,39 @@ func Idempotent(s Seller, st Store) Seller {
 type idempotent struct {
 	next  Seller
 	store Store
-	locks [64]sync.Mutex
+
+	mu    sync.Mutex
+	locks map[string]*keyLock // the keys being worked on, and their waiters
 }
 
-// lock serialises calls about key and returns the unlock function.
+type keyLock struct {
+	sync.Mutex
+	users int // holders and waiters; the entry goes when it reaches 0
+}
+
+// lock serialises calls about key — and only about key, so a slow call
+// never holds up another key — and returns the unlock function.
 func (d *idempotent) lock(key string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	m := &d.locks[h.Sum32()%uint32(len(d.locks))]
-	m.Lock()
-	return m.Unlock
+	d.mu.Lock()
+	if d.locks == nil {
+		d.locks = make(map[string]*keyLock)
+	}
+	l := d.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		d.locks[key] = l
+	}
+	l.users++
+	d.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		d.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(d.locks, key)
+		}
+		d.mu.Unlock()
+	}
 }
 
 // Fingerprints of remembered states.
