@@ -121,11 +121,20 @@ func New(db *store.DB, client *protocol.Client, targets Targets, hooks Hooks, cf
 // dispatcher once tx commits.
 func (e *Engine) Enqueue(ctx context.Context, tx *store.Tx, c NewCall) (int64, error) {
 	id, err := Enqueue(ctx, tx, c)
-	if err == nil {
-		tx.AfterCommit(e.Wake)
+	if err != nil {
+		return 0, err
 	}
-	return id, err
+	tx.AfterCommit(e.Wake)
+	// Wake the other nodes too (PostgreSQL), once per transaction.
+	if err := tx.Notify(ctx, notifyChannel); err != nil {
+		return 0, err
+	}
+	return id, nil
 }
+
+// notifyChannel is the PostgreSQL channel on which enqueues wake every
+// node's dispatcher.
+const notifyChannel = "souk_delivery"
 
 // Wake makes the dispatcher look for due calls now.
 func (e *Engine) Wake() {
@@ -155,6 +164,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		workers.Add(1)
 		go func() { defer workers.Done(); e.sendCalls() }()
 	}
+	go e.db.Listen(ctx, notifyChannel, e.Wake)
 	go func() {
 		e.dispatch(ctx)
 		close(e.work) // workers finish the calls they hold, then stop
