@@ -10,37 +10,47 @@ import (
 	"github.com/souk-market/souk/store"
 )
 
-// dueCalls selects the ids of calls to claim, in round-robin order across
-// sellers. A call is due when it waits for an attempt whose time has come,
-// or when it is in flight under a lease that ran out (its node died). It is
-// eligible only if no older call of its key is unfinished (per-key order),
-// and only as many of a seller's calls are taken as the seller has room for
-// under the in-flight cap. Ordering by the rank within each seller takes one
-// call of every seller before a second of any.
-//
-// $1 now, $2 the per-seller cap, $3 the limit.
-const dueCalls = `
-WITH due AS (
-	SELECT c.id, c.seller_id,
-	       ROW_NUMBER() OVER (PARTITION BY c.seller_id ORDER BY c.next_at, c.id) AS rank
-	FROM delivery_calls c
-	WHERE ((c.state IN ('pending', 'retrying') AND c.next_at <= $1)
-	       OR (c.state = 'in_flight' AND c.lease_until <= $1))
-	  AND NOT EXISTS (
-		SELECT 1 FROM delivery_calls p
-		WHERE p.order_key = c.order_key AND p.id < c.id
-		  AND p.state IN ('pending', 'retrying', 'in_flight'))
-), busy AS (
-	SELECT seller_id, count(*) AS n FROM delivery_calls
-	WHERE state = 'in_flight' AND lease_until > $1
-	GROUP BY seller_id
-)
-SELECT due.id FROM due LEFT JOIN busy ON busy.seller_id = due.seller_id
-WHERE due.rank <= $2 - COALESCE(busy.n, 0)
-ORDER BY due.rank, due.id
+// Claiming goes seller by seller: for each seller, how many of its calls
+// are in flight under a live lease (sellerLoad), then up to its free room
+// of its due calls (sellerDue). A call is due when it waits for an attempt
+// whose time has come, or when it is in flight under a lease that ran out
+// (its node died). It is eligible only if no older call of its key is
+// unfinished (per-key order). Visiting sellers from a rotating start, a fair
+// share each, is the round-robin that keeps one seller's backlog from
+// crowding out the others; the cost of a claim grows with the number of
+// sellers, not with the number of calls waiting.
+
+// sellerLoad: $1 now.
+const sellerLoad = `
+SELECT s.seller_id,
+       (SELECT count(*) FROM delivery_calls c
+        WHERE c.seller_id = s.seller_id AND c.state = 'in_flight' AND c.lease_until > $1)
+FROM delivery_sellers s ORDER BY s.seller_id`
+
+// sellerDue: $1 seller, $2 now, $3 limit; %s is the state condition.
+// One query per state, each walking the index (seller_id, state, next_at)
+// in order and stopping at the limit, rather than sorting all of a
+// seller's waiting calls on every claim.
+const sellerDue = `
+SELECT c.id FROM delivery_calls c
+WHERE c.seller_id = $1 AND %s
+  AND NOT EXISTS (
+	SELECT 1 FROM delivery_calls p
+	WHERE p.order_key = c.order_key AND p.id < c.id
+	  AND p.state IN ('pending', 'retrying', 'in_flight'))
+ORDER BY c.next_at, c.id
 LIMIT $3`
 
-// stillDue repeats the due condition on the rows being locked. On
+// dueStates are the conditions under which a seller's call is due: its
+// lease ran out (first: those are the oldest), a retry is due, or it waits
+// for its first attempt.
+var dueStates = []string{
+	"c.state = 'in_flight' AND c.lease_until <= $2",
+	"c.state = 'retrying' AND c.next_at <= $2",
+	"c.state = 'pending' AND c.next_at <= $2",
+}
+
+// stillDue repeats the due condition on the rows being claimed. On
 // PostgreSQL a row another node claimed and committed meanwhile is
 // re-checked against it after the lock, so it is not claimed twice.
 const stillDue = `((state IN ('pending', 'retrying') AND next_at <= $1)
@@ -57,17 +67,9 @@ func (e *Engine) claim(ctx context.Context, limit int) ([]*Call, error) {
 	var calls []*Call
 	err := e.db.Tx(ctx, func(tx *store.Tx) error {
 		now := store.Millis(tx.Now)
-		ids, err := queryIDs(ctx, tx, dueCalls, now, e.cfg.PerSellerInFlight, limit)
+		ids, err := e.dueIDs(ctx, tx, now, limit)
 		if err != nil || len(ids) == 0 {
 			return err
-		}
-		if tx.Engine == store.Postgres {
-			in, args := inList(2, ids)
-			ids, err = queryIDs(ctx, tx, `SELECT id FROM delivery_calls WHERE id IN (`+in+`) AND `+stillDue+
-				` FOR UPDATE SKIP LOCKED`, append([]any{now}, args...)...)
-			if err != nil || len(ids) == 0 {
-				return err
-			}
 		}
 		in, args := inList(5, ids)
 		rows, err := tx.QueryContext(ctx, `UPDATE delivery_calls
@@ -86,6 +88,72 @@ func (e *Engine) claim(ctx context.Context, limit int) ([]*Call, error) {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
 	return calls, nil
+}
+
+// dueIDs picks up to limit due calls, round-robin across sellers with room
+// under the in-flight cap (see sellerLoad).
+func (e *Engine) dueIDs(ctx context.Context, tx *store.Tx, now int64, limit int) ([]int64, error) {
+	type seller struct {
+		id   string
+		room int
+	}
+	rows, err := tx.QueryContext(ctx, sellerLoad, now)
+	if err != nil {
+		return nil, err
+	}
+	var sellers []seller
+	for rows.Next() {
+		var s seller
+		var busy int
+		if err := rows.Scan(&s.id, &busy); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if s.room = e.cfg.PerSellerInFlight - busy; s.room > 0 {
+			sellers = append(sellers, s)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(sellers) == 0 {
+		return nil, err
+	}
+	// Start where the last claim left off, and give each seller a fair
+	// share first; what is left goes round again to those with more.
+	e.rr = (e.rr + 1) % len(sellers)
+	share := max(1, limit/len(sellers))
+	lock := ""
+	if tx.Engine == store.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var ids []int64
+	for pass := 0; pass < 2 && len(ids) < limit; pass++ {
+		for i := range sellers {
+			s := &sellers[(e.rr+i)%len(sellers)]
+			take := min(s.room, share, limit-len(ids))
+			if pass == 1 {
+				take = min(s.room, limit-len(ids))
+			}
+			if take <= 0 {
+				continue
+			}
+			found := 0
+			for _, state := range dueStates {
+				got, err := queryIDs(ctx, tx, fmt.Sprintf(sellerDue, state)+lock, s.id, now, take-found)
+				if err != nil {
+					return nil, err
+				}
+				ids = append(ids, got...)
+				if found += len(got); found == take {
+					break
+				}
+			}
+			s.room -= found
+			if found < take {
+				s.room = 0 // nothing more due for this seller now
+			}
+		}
+	}
+	return ids, nil
 }
 
 // release gives calls this node claimed but did not send back to any node.

@@ -74,6 +74,7 @@ type Engine struct {
 	work    chan *Call
 	results chan result
 	idle    atomic.Int64 // workers not holding a call
+	rr      int          // where the next claim starts among the sellers
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -110,10 +111,8 @@ func New(db *store.DB, client *protocol.Client, targets Targets, hooks Hooks, cf
 	}
 	return &Engine{
 		db: db, client: client, targets: targets, hooks: hooks, cfg: cfg,
-		log:     cfg.Logger.With("node", cfg.Node),
-		wake:    make(chan struct{}, 1),
-		work:    make(chan *Call),
-		results: make(chan result, cfg.Workers),
+		log:  cfg.Logger.With("node", cfg.Node),
+		wake: make(chan struct{}, 1),
 	}
 }
 
@@ -153,6 +152,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		return errors.New("delivery engine already started")
 	}
 	e.started = true
+	// Fresh channels each time: Stop closes them, and an engine may be
+	// started again after a Stop.
+	e.work = make(chan *Call)
+	e.results = make(chan result, e.cfg.Workers)
 	e.idle.Store(int64(e.cfg.Workers))
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.done = make(chan struct{})

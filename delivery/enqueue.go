@@ -53,6 +53,9 @@ func Enqueue(ctx context.Context, tx *store.Tx, c NewCall) (int64, error) {
 			return 0, fmt.Errorf("supersede calls of %s: %w", c.Key, err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_sellers (seller_id) VALUES ($1) ON CONFLICT DO NOTHING`, c.SellerID); err != nil {
+		return 0, fmt.Errorf("enqueue: record seller: %w", err)
+	}
 	var id int64
 	now := store.Millis(tx.Now)
 	err = tx.QueryRowContext(ctx, `INSERT INTO delivery_calls

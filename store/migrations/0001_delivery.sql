@@ -40,6 +40,14 @@ CREATE INDEX delivery_calls_due ON delivery_calls (state, next_at);
 CREATE INDEX delivery_calls_key ON delivery_calls (order_key, id);
 -- The seller's and operator's message lists.
 CREATE INDEX delivery_calls_seller ON delivery_calls (seller_id, state, id);
+-- Claiming one seller's due calls.
+CREATE INDEX delivery_calls_seller_due ON delivery_calls (seller_id, state, next_at, id);
+
+-- Every seller that has ever had a call: claiming visits each in turn, so
+-- its cost grows with the sellers, not with the calls waiting.
+CREATE TABLE delivery_sellers (
+    seller_id TEXT PRIMARY KEY
+);
 
 CREATE TABLE delivery_attempts (
     id           SERIALKEY,
