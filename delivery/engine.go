@@ -97,6 +97,9 @@ func New(db *store.DB, client *protocol.Client, targets Targets, hooks Hooks, cf
 	if cfg.Batch <= 0 {
 		cfg.Batch = 64
 	}
+	// A batch's results are written in one statement of 15 parameters a
+	// call; PostgreSQL allows 65,535 parameters.
+	cfg.Batch = min(cfg.Batch, 1000)
 	if cfg.Lease <= 0 {
 		cfg.Lease = client.Profile.MaxCallTimeout + 30*time.Second
 	}

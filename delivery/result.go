@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/souk-market/souk/protocol"
@@ -47,14 +48,7 @@ func (e *Engine) writeResults() {
 // left to its lease: the call is sent again, never lost.
 func (e *Engine) flush(batch []result) {
 	ctx := context.Background()
-	err := e.db.Tx(ctx, func(tx *store.Tx) error {
-		for _, r := range batch {
-			if err := e.apply(ctx, tx, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := e.db.Tx(ctx, func(tx *store.Tx) error { return e.apply(ctx, tx, batch) })
 	if err == nil || len(batch) == 1 {
 		if err != nil {
 			e.log.Error("record delivery attempt; the call will be retried when its lease ends",
@@ -111,11 +105,20 @@ func judge(c *Call, o *protocol.Outcome) (v verdict, pollID string, err error) {
 	return failed, "", nil
 }
 
-// apply records one attempt and moves its call on, running the hooks.
-func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
-	c, o, now := r.call, r.outcome, tx.Now
-	e.cfg.Metrics.observe(c, r)
-	n := c.Attempts + 1
+// decision is what one attempt does to its call.
+type decision struct {
+	state  State
+	n      int // the attempt's number
+	nextAt time.Time
+	pollID string
+	next   string // in words, for the message log
+	err    string
+	stage  int // the policy stage a failure reached: 0 none, 1 retrying, 2 given up
+}
+
+// decide applies the call's policy to the attempt's outcome.
+func decide(r result, now time.Time) decision {
+	c, o := r.call, r.outcome
 	policy, err := PolicyNamed(c.Policy)
 	if err != nil {
 		policy = Once // a policy this version does not know: do not retry blindly
@@ -125,67 +128,138 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, r result) error {
 		firstAt = r.started
 	}
 	v, pollID, judgeErr := judge(c, o)
-	errText := ""
+	d := decision{state: Succeeded, n: c.Attempts + 1, nextAt: now, pollID: pollID, next: "succeeded"}
 	if o.Err != nil {
-		errText = o.Err.Error()
+		d.err = o.Err.Error()
 	}
 	if judgeErr != nil {
-		errText = judgeErr.Error()
+		d.err = judgeErr.Error()
 	}
-
-	state, nextAt, next, stage := Succeeded, now, "succeeded", 0
-	if v != done {
-		at, ok := policy.Next(n-c.StageStart, firstAt, now)
-		if v == waiting {
-			at = now.Add(PollDelay(firstAt, now))
-			ok = policy.Deadline == 0 || !at.After(firstAt.Add(policy.Deadline))
-		}
-		switch {
-		case ok && v == waiting:
-			state, nextAt, next = Retrying, at, "poll queryInstance for "+pollID+" at "+at.Format(time.RFC3339)
-		case ok:
-			state, nextAt, next, stage = Retrying, at, "retry at "+at.Format(time.RFC3339), 1
-		case policy.AwaitDecision:
-			state, next, stage = AwaitingDecision, "awaiting the "+policy.Decider+"'s decision to retry", 2
-		default:
-			state, next, stage = Exhausted, "exhausted: policy "+policy.Name+" gave up", 2
-		}
+	if v == done {
+		return d
 	}
+	at, ok := policy.Next(d.n-c.StageStart, firstAt, now)
+	if v == waiting {
+		at = now.Add(PollDelay(firstAt, now))
+		ok = policy.Deadline == 0 || !at.After(firstAt.Add(policy.Deadline))
+	}
+	switch {
+	case ok && v == waiting:
+		d.state, d.nextAt, d.next = Retrying, at, "poll queryInstance for "+pollID+" at "+at.Format(time.RFC3339)
+	case ok:
+		d.state, d.nextAt, d.next, d.stage = Retrying, at, "retry at "+at.Format(time.RFC3339), 1
+	case policy.AwaitDecision:
+		d.state, d.next, d.stage = AwaitingDecision, "awaiting the "+policy.Decider+"'s decision to retry", 2
+	default:
+		d.state, d.next, d.stage = Exhausted, "exhausted: policy "+policy.Name+" gave up", 2
+	}
+	return d
+}
 
-	_, err = tx.ExecContext(ctx, `INSERT INTO delivery_attempts
+// apply records a batch of attempts and moves their calls on, in three
+// statements whatever the batch size — the attempts inserted, the calls
+// updated — then runs the hooks of each call whose lease this node still
+// held.
+func (e *Engine) apply(ctx context.Context, tx *store.Tx, batch []result) error {
+	now := tx.Now
+	ds := make([]decision, len(batch))
+	attemptRows := make([]string, len(batch))
+	callRows := make([]string, len(batch))
+	var attemptArgs, callArgs []any
+	for i, r := range batch {
+		c, o := r.call, r.outcome
+		e.cfg.Metrics.observe(c, r)
+		d := decide(r, now)
+		ds[i] = d
+		attemptRows[i] = placeholders(len(attemptArgs), 15, nil)
+		attemptArgs = append(attemptArgs, c.ID, d.n, e.cfg.Node, string(o.Activity), store.Millis(r.started),
+			o.Latency.Milliseconds(), o.URL, nonNil(o.RequestBody), o.HTTPStatus, string(o.Kind), string(o.ResultCode),
+			o.ResultMsg, nonNil(o.ResponseBody), d.err, d.next)
+		var finishedAt any
+		if d.state.Finished() {
+			finishedAt = store.Millis(now)
+		}
+		callRows[i] = placeholders(len(callArgs), 10, callTypes)
+		callArgs = append(callArgs, c.ID, string(d.state), d.n, store.Millis(d.nextAt), d.pollID,
+			string(o.Kind), string(o.ResultCode), d.err, store.Millis(now), finishedAt)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts
 		(call_id, n, node, activity, started_at, latency_ms, url, request, http_status, outcome, result_code, result_msg, response, error, next)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		c.ID, n, e.cfg.Node, string(o.Activity), store.Millis(r.started), o.Latency.Milliseconds(), o.URL, nonNil(o.RequestBody),
-		o.HTTPStatus, string(o.Kind), string(o.ResultCode), o.ResultMsg, nonNil(o.ResponseBody), errText, next)
+		VALUES `+strings.Join(attemptRows, ", "), attemptArgs...)
 	if err != nil {
-		return fmt.Errorf("insert attempt of call %d: %w", c.ID, err)
+		return fmt.Errorf("insert %d attempts: %w", len(batch), err)
 	}
+	// VALUES columns are called column1… on both engines.
+	n := len(callArgs)
+	held, err := queryIDs(ctx, tx, fmt.Sprintf(`UPDATE delivery_calls
+		SET state = v.column2, attempts = v.column3, next_at = v.column4, poll_id = v.column5,
+		    last_outcome = v.column6, last_code = v.column7, last_error = v.column8,
+		    lease_owner = NULL, lease_until = NULL, updated_at = v.column9, finished_at = v.column10
+		FROM (VALUES %s) AS v
+		WHERE delivery_calls.id = v.column1 AND delivery_calls.lease_owner = $%d AND delivery_calls.state = 'in_flight'
+		RETURNING delivery_calls.id`, strings.Join(callRows, ", "), n+1), append(callArgs, e.cfg.Node)...)
+	if err != nil {
+		return fmt.Errorf("update %d calls: %w", len(batch), err)
+	}
+	mine := make(map[int64]bool, len(held))
+	for _, id := range held {
+		mine[id] = true
+	}
+	for i, r := range batch {
+		c, o, d := r.call, r.outcome, ds[i]
+		if !mine[c.ID] {
+			// Our lease ran out and another node took the call: the
+			// attempt is on record, the call is theirs now.
+			e.log.Warn("delivery call lease lost before its result was written", "call", c.ID)
+			continue
+		}
+		c.State, c.Attempts, c.NextAt, c.PollID = d.state, d.n, d.nextAt, d.pollID
+		c.LastOutcome, c.LastCode, c.LastError, c.UpdatedAt = o.Kind, o.ResultCode, d.err, now
+		if d.state.Finished() {
+			c.FinishedAt = now
+		}
+		e.logAttempt(c, o, d)
+		if err := e.runHooks(ctx, tx, c, o, d.stage); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-	var finishedAt any
-	if state.Finished() {
-		finishedAt = store.Millis(now)
+// callTypes are the SQL types of the call update's VALUES columns: without
+// them PostgreSQL could not tell what type each parameter is.
+var callTypes = []string{"BIGINT", "TEXT", "INTEGER", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+
+// placeholders returns "($k+1, …, $k+n)", each cast to its type if types
+// is given.
+func placeholders(k, n int, types []string) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for j := 1; j <= n; j++ {
+		if j > 1 {
+			b.WriteString(", ")
+		}
+		if types != nil {
+			fmt.Fprintf(&b, "CAST($%d AS %s)", k+j, types[j-1])
+		} else {
+			fmt.Fprintf(&b, "$%d", k+j)
+		}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE delivery_calls
-		SET state = $1, attempts = $2, next_at = $3, poll_id = $4, last_outcome = $5, last_code = $6,
-		    last_error = $7, lease_owner = NULL, lease_until = NULL, updated_at = $8, finished_at = $9
-		WHERE id = $10 AND lease_owner = $11 AND state = 'in_flight'`,
-		string(state), n, store.Millis(nextAt), pollID, string(o.Kind), string(o.ResultCode),
-		errText, store.Millis(now), finishedAt, c.ID, e.cfg.Node)
-	if err != nil {
-		return fmt.Errorf("update call %d: %w", c.ID, err)
+	b.WriteByte(')')
+	return b.String()
+}
+
+// logAttempt logs a failed attempt (at debug level while the policy
+// retries, as a warning once it gives up).
+func (e *Engine) logAttempt(c *Call, o *protocol.Outcome, d decision) {
+	switch d.stage {
+	case 1:
+		e.log.Debug("delivery attempt failed", "call", c.ID, "seller", c.SellerID, "activity", c.Activity,
+			"attempt", d.n, "outcome", o.Kind, "code", o.ResultCode, "err", d.err, "next", d.next)
+	case 2:
+		e.log.Warn("delivery call gave up", "call", c.ID, "seller", c.SellerID, "activity", c.Activity,
+			"attempts", d.n, "outcome", o.Kind, "code", o.ResultCode, "err", d.err, "next", d.next)
 	}
-	if rows, _ := res.RowsAffected(); rows == 0 {
-		// Our lease ran out and another node took the call: the attempt is
-		// on record, the call is theirs now.
-		e.log.Warn("delivery call lease lost before its result was written", "call", c.ID)
-		return nil
-	}
-	c.State, c.Attempts, c.NextAt, c.PollID = state, n, nextAt, pollID
-	c.LastOutcome, c.LastCode, c.LastError, c.UpdatedAt = o.Kind, o.ResultCode, errText, now
-	if state.Finished() {
-		c.FinishedAt = now
-	}
-	return e.runHooks(ctx, tx, c, o, stage)
 }
 
 func (e *Engine) runHooks(ctx context.Context, tx *store.Tx, c *Call, o *protocol.Outcome, stage int) error {
