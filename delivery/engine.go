@@ -70,16 +70,23 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 
-	wake    chan struct{}
+	wake chan struct{}
+	idle atomic.Int64 // workers not holding a call
+	rr   int          // where the next claim starts among the sellers
+
+	// life serialises Start and Stop: a Start waits for a Stop in
+	// progress to finish.
+	life sync.Mutex
+	run  *run // the running engine; nil when stopped
+}
+
+// run is one Start-to-Stop life of the engine, with channels of its own so
+// that nothing of one life can touch the next.
+type run struct {
+	cancel  context.CancelFunc
 	work    chan *Call
 	results chan result
-	idle    atomic.Int64 // workers not holding a call
-	rr      int          // where the next claim starts among the sellers
-
-	mu      sync.Mutex
-	cancel  context.CancelFunc
 	done    chan struct{}
-	started bool
 }
 
 // New returns an Engine over db that sends with client. Time comes from
@@ -147,37 +154,34 @@ func (e *Engine) Wake() {
 }
 
 // Start starts the dispatcher, the workers and the result writer. They run
-// until Stop or until ctx ends.
+// until Stop or until ctx ends. It returns an error if the engine is
+// already running; an engine may be started again after Stop.
 func (e *Engine) Start(ctx context.Context) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.started {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.run != nil {
 		return errors.New("delivery engine already started")
 	}
-	e.started = true
-	// Fresh channels each time: Stop closes them, and an engine may be
-	// started again after a Stop.
-	e.work = make(chan *Call)
-	e.results = make(chan result, e.cfg.Workers)
+	ctx, cancel := context.WithCancel(ctx)
+	r := &run{cancel: cancel, work: make(chan *Call), results: make(chan result, e.cfg.Workers), done: make(chan struct{})}
+	e.run = r
 	e.idle.Store(int64(e.cfg.Workers))
-	ctx, e.cancel = context.WithCancel(ctx)
-	e.done = make(chan struct{})
 
 	var workers, writer sync.WaitGroup
 	writer.Add(1)
-	go func() { defer writer.Done(); e.writeResults() }()
+	go func() { defer writer.Done(); e.writeResults(r.results) }()
 	for range e.cfg.Workers {
 		workers.Add(1)
-		go func() { defer workers.Done(); e.sendCalls() }()
+		go func() { defer workers.Done(); e.sendCalls(r.work, r.results) }()
 	}
 	go e.db.Listen(ctx, notifyChannel, e.Wake)
 	go func() {
-		e.dispatch(ctx)
-		close(e.work) // workers finish the calls they hold, then stop
+		e.dispatch(ctx, r.work)
+		close(r.work) // workers finish the calls they hold, then stop
 		workers.Wait()
-		close(e.results)
+		close(r.results)
 		writer.Wait()
-		close(e.done)
+		close(r.done)
 	}()
 	return nil
 }
@@ -186,19 +190,18 @@ func (e *Engine) Start(ctx context.Context) error {
 // timeout), writes their results and returns. Calls claimed but not yet
 // started are released for any node to take.
 func (e *Engine) Stop() {
-	e.mu.Lock()
-	cancel, done := e.cancel, e.done
-	e.started = false
-	e.mu.Unlock()
-	if cancel == nil {
+	e.life.Lock()
+	defer e.life.Unlock()
+	if e.run == nil {
 		return
 	}
-	cancel()
-	<-done
+	e.run.cancel()
+	<-e.run.done
+	e.run = nil
 }
 
 // dispatch claims due calls as workers become free and hands them over.
-func (e *Engine) dispatch(ctx context.Context) {
+func (e *Engine) dispatch(ctx context.Context, work chan<- *Call) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -210,13 +213,20 @@ func (e *Engine) dispatch(ctx context.Context) {
 		if idle := int(e.idle.Load()); idle*4 >= e.cfg.Workers || idle >= e.cfg.Batch {
 			limit = min(idle, e.cfg.Batch)
 		}
-		calls, err := e.claim(ctx, limit)
-		if err != nil && ctx.Err() == nil {
+		// The claim runs to its end even if Stop comes meanwhile: a
+		// claim cancelled halfway might commit without our knowing, and
+		// its calls would wait for their lease to run out.
+		calls, err := e.claim(context.WithoutCancel(ctx), limit)
+		if err != nil {
 			e.log.Error("claim delivery calls", "err", err)
+		}
+		if ctx.Err() != nil {
+			e.release(calls)
+			return
 		}
 		for i, c := range calls {
 			select {
-			case e.work <- c:
+			case work <- c:
 				e.idle.Add(-1)
 			case <-ctx.Done():
 				e.release(calls[i:])
@@ -238,11 +248,11 @@ func (e *Engine) dispatch(ctx context.Context) {
 
 // sendCalls is one worker: it sends each call it is handed and passes the
 // outcome to the writer.
-func (e *Engine) sendCalls() {
-	for c := range e.work {
+func (e *Engine) sendCalls(work <-chan *Call, results chan<- result) {
+	for c := range work {
 		// Calls in flight finish even during shutdown: their outcome is
 		// worth recording, and each is bounded by its timeout.
-		e.results <- e.send(context.Background(), c)
+		results <- e.send(context.Background(), c)
 		e.idle.Add(1)
 	}
 }

@@ -19,15 +19,15 @@ type result struct {
 
 // writeResults writes outcomes in batches: whatever arrives within
 // FlushEvery of the first, up to Batch, in one transaction.
-func (e *Engine) writeResults() {
+func (e *Engine) writeResults(results <-chan result) {
 	batch := make([]result, 0, e.cfg.Batch)
-	for r := range e.results {
+	for r := range results {
 		batch = append(batch[:0], r)
 		timer := time.NewTimer(e.cfg.FlushEvery)
 	gather:
 		for len(batch) < e.cfg.Batch {
 			select {
-			case r, ok := <-e.results:
+			case r, ok := <-results:
 				if !ok {
 					break gather
 				}
@@ -206,7 +206,10 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, batch []result) error 
 		mine[id] = true
 	}
 	for i, r := range batch {
-		c, o, d := r.call, r.outcome, ds[i]
+		// A copy: if this transaction rolls back, the result is written
+		// again from the call as claimed.
+		cc := *r.call
+		c, o, d := &cc, r.outcome, ds[i]
 		if !mine[c.ID] {
 			// Our lease ran out and another node took the call: the
 			// attempt is on record, the call is theirs now.
