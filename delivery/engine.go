@@ -61,7 +61,8 @@ type Config struct {
 	Metrics *Metrics
 }
 
-// Engine delivers calls. Start it once; Stop it to shut down gracefully.
+// Engine delivers calls. Start runs it, Stop shuts it down gracefully; it
+// may be started again after a Stop.
 type Engine struct {
 	db      *store.DB
 	client  *protocol.Client

@@ -47,6 +47,13 @@ func (e *Engine) writeResults(results <-chan result) {
 // cannot hold back the others. A result that still cannot be written is
 // left to its lease: the call is sent again, never lost.
 func (e *Engine) flush(batch []result) {
+	for _, r := range batch {
+		e.cfg.Metrics.observe(r.call, r) // once per attempt, however often it is written
+	}
+	e.write(batch)
+}
+
+func (e *Engine) write(batch []result) {
 	ctx := context.Background()
 	err := e.db.Tx(ctx, func(tx *store.Tx) error { return e.apply(ctx, tx, batch) })
 	if err == nil || len(batch) == 1 {
@@ -57,7 +64,7 @@ func (e *Engine) flush(batch []result) {
 		return
 	}
 	for _, r := range batch {
-		e.flush([]result{r})
+		e.write([]result{r})
 	}
 }
 
@@ -168,7 +175,6 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, batch []result) error 
 	var attemptArgs, callArgs []any
 	for i, r := range batch {
 		c, o := r.call, r.outcome
-		e.cfg.Metrics.observe(c, r)
 		d := decide(r, now)
 		ds[i] = d
 		attemptRows[i] = placeholders(len(attemptArgs), 15, nil)

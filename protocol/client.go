@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
+	"syscall"
 	"time"
 )
 
@@ -147,7 +149,7 @@ func (o *Outcome) failTransport(ctx context.Context, err error, timeout time.Dur
 		o.Kind, o.Err = OutcomeTimeout, fmt.Errorf("no answer within %s", timeout)
 		return o
 	}
-	o.Kind, o.Err = OutcomeTransport, err
+	o.Kind, o.Err = OutcomeTransport, transportError(err)
 	return o
 }
 
@@ -170,6 +172,10 @@ func (o *Outcome) classify(p Profile, t Target, bodySign, location string) *Outc
 	}
 	var r Result
 	if err := json.Unmarshal(o.ResponseBody, &r); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return bad("response member %s is JSON %s, want a string", typeErr.Field, typeErr.Value)
+		}
 		return bad("response is not a JSON object: %v", err)
 	}
 	o.ResultCode, o.ResultMsg = r.ResultCode, r.ResultMsg
@@ -194,4 +200,23 @@ func (o *Outcome) classify(p Profile, t Target, bodySign, location string) *Outc
 		o.Err = fmt.Errorf("resultCode %s (%s): %s", r.ResultCode, r.ResultCode.Meaning(), r.ResultMsg)
 	}
 	return o
+}
+
+// transportError says in plain words why no answer came, without the
+// request URL (its query carries the signature and nonce) that net/http
+// puts in front of every error.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("connection refused: nothing listens at the production URL (%w)", err)
+	case errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("connection reset by the seller's server (%w)", err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("the seller's server closed the connection without a complete answer (%w)", err)
+	}
+	return err
 }
