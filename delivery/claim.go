@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
@@ -27,12 +28,13 @@ SELECT s.seller_id,
         WHERE c.seller_id = s.seller_id AND c.state = 'in_flight' AND c.lease_until > $1)
 FROM delivery_sellers s ORDER BY s.seller_id`
 
-// sellerDue: $1 seller, $2 now, $3 limit; %s is the state condition.
+// sellerDue: $1 seller, $2 now, $3 limit, ($4, $5) the mark to start
+// after; %s is the state condition.
 // One query per state, each walking the index (seller_id, state, next_at)
 // in order and stopping at the limit, rather than sorting all of a
 // seller's waiting calls on every claim.
 const sellerDue = `
-SELECT c.id FROM delivery_calls c
+SELECT c.id, c.next_at FROM delivery_calls c
 WHERE c.seller_id = $1 AND %s
   AND NOT EXISTS (
 	SELECT 1 FROM delivery_calls p
@@ -43,12 +45,27 @@ LIMIT $3`
 
 // dueStates are the conditions under which a seller's call is due: its
 // lease ran out (first: those are the oldest), a retry is due, or it waits
-// for its first attempt.
+// for its first attempt. The last two walk the index from a mark (see
+// mark).
 var dueStates = []string{
 	"c.state = 'in_flight' AND c.lease_until <= $2",
-	"c.state = 'retrying' AND c.next_at <= $2",
-	"c.state = 'pending' AND c.next_at <= $2",
+	"c.state = 'retrying' AND c.next_at <= $2 AND (c.next_at > $4 OR (c.next_at = $4 AND c.id > $5))",
+	"c.state = 'pending' AND c.next_at <= $2 AND (c.next_at > $4 OR (c.next_at = $4 AND c.id > $5))",
 }
+
+// mark is where the last claim of a seller's calls in one state stopped in
+// the index (next_at, id). The next claim starts after it rather than at
+// the beginning: on PostgreSQL the entries of calls already claimed stay in
+// the index until vacuum, and walking past thousands of them on every claim
+// would make a backlog slow to drain. A call committed late with an earlier
+// next_at is not lost: a mark is dropped as soon as a claim finds fewer
+// calls than it wanted, and after markTTL in any case.
+type mark struct {
+	nextAt, id int64
+	set        time.Time
+}
+
+const markTTL = time.Second
 
 // stillDue repeats the due condition on the rows being claimed. On
 // PostgreSQL a row another node claimed and committed meanwhile is
@@ -137,12 +154,45 @@ func (e *Engine) dueIDs(ctx context.Context, tx *store.Tx, now int64, limit int)
 				continue
 			}
 			found := 0
-			for _, state := range dueStates {
-				got, err := queryIDs(ctx, tx, fmt.Sprintf(sellerDue, state)+lock, s.id, now, take-found)
+			for st, cond := range dueStates {
+				key := s.id + "\x00" + cond
+				m, ok := e.marks[key]
+				if !ok || time.Since(m.set) > markTTL {
+					m = mark{nextAt: -1, id: -1}
+				}
+				query := fmt.Sprintf(sellerDue, cond) + lock
+				args := []any{s.id, now, take - found}
+				if st > 0 {
+					args = append(args, m.nextAt, m.id)
+				}
+				got, last, err := queryDue(ctx, tx, query, args...)
+				if err == nil && len(got) < take-found && m.nextAt >= 0 {
+					// Caught up from the mark: look from the top once,
+					// for calls that turned up behind it.
+					var more []int64
+					more, last, err = queryDue(ctx, tx, query, s.id, now, take-found, int64(-1), int64(-1))
+					seen := make(map[int64]bool, len(got))
+					for _, id := range got {
+						seen[id] = true
+					}
+					for _, id := range more {
+						if !seen[id] && len(got) < take-found {
+							got = append(got, id)
+						}
+					}
+				}
 				if err != nil {
 					return nil, err
 				}
 				ids = append(ids, got...)
+				if len(got) < take-found {
+					delete(e.marks, key) // caught up: start from the top next time
+				} else if st > 0 {
+					e.marks[key] = mark{nextAt: last.nextAt, id: last.id, set: m.set}
+					if m.nextAt < 0 {
+						e.marks[key] = mark{nextAt: last.nextAt, id: last.id, set: time.Now()}
+					}
+				}
 				if found += len(got); found == take {
 					break
 				}
@@ -233,4 +283,22 @@ func scanCalls(rows *sql.Rows) ([]*Call, error) {
 		calls = append(calls, &c)
 	}
 	return calls, rows.Err()
+}
+
+// queryDue runs a sellerDue query and returns the ids and where it stopped.
+func queryDue(ctx context.Context, tx *store.Tx, query string, args ...any) ([]int64, mark, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, mark{}, err
+	}
+	defer rows.Close()
+	var ids []int64
+	var last mark
+	for rows.Next() {
+		if err := rows.Scan(&last.id, &last.nextAt); err != nil {
+			return nil, mark{}, err
+		}
+		ids = append(ids, last.id)
+	}
+	return ids, last, rows.Err()
 }

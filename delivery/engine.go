@@ -71,9 +71,10 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 
-	wake chan struct{}
-	idle atomic.Int64 // workers not holding a call
-	rr   int          // where the next claim starts among the sellers
+	wake  chan struct{}
+	idle  atomic.Int64    // workers not holding a call
+	rr    int             // where the next claim starts among the sellers
+	marks map[string]mark // where each seller's claims stopped in the index
 
 	// life serialises Start and Stop: a Start waits for a Stop in
 	// progress to finish.
@@ -122,8 +123,9 @@ func New(db *store.DB, client *protocol.Client, targets Targets, hooks Hooks, cf
 	}
 	return &Engine{
 		db: db, client: client, targets: targets, hooks: hooks, cfg: cfg,
-		log:  cfg.Logger.With("node", cfg.Node),
-		wake: make(chan struct{}, 1),
+		log:   cfg.Logger.With("node", cfg.Node),
+		wake:  make(chan struct{}, 1),
+		marks: make(map[string]mark),
 	}
 }
 

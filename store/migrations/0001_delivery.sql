@@ -36,8 +36,10 @@ CREATE TABLE delivery_calls (
 
 -- Claiming: due calls by state and time.
 CREATE INDEX delivery_calls_due ON delivery_calls (state, next_at);
--- Per-key ordering: the oldest unfinished call of a key.
-CREATE INDEX delivery_calls_key ON delivery_calls (order_key, id);
+-- Per-key ordering: is there an older unfinished call of this key? The
+-- state is in the index so that the check reads only this index, never the
+-- far larger set of all unfinished calls.
+CREATE INDEX delivery_calls_key ON delivery_calls (order_key, state, id);
 -- The seller's and operator's message lists.
 CREATE INDEX delivery_calls_seller ON delivery_calls (seller_id, state, id);
 -- Claiming one seller's due calls.
