@@ -38,8 +38,7 @@ const migrateConnectTimeout = 30 * time.Second
 // runMigrate is "souk migrate".
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", migrateSynopsis, stderr)
-	dsn := fs.String("database", envDefault("SOUK_DATABASE", filepath.Join("souk-data", "souk.db")),
-		"the database: a postgres:// `DSN`, or the path of an SQLite file [SOUK_DATABASE]")
+	dsn := databaseFlag(fs)
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {

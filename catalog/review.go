@@ -1,0 +1,56 @@
+package catalog
+
+import (
+	"context"
+	"time"
+
+	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/store"
+)
+
+// Review is one entry of the audit trail: an operator's approval or
+// rejection of a join application, a certification or a publish
+// application, or a seller's withdrawal of a publish application. It is
+// written in the same transaction as the change it records, so the trail
+// cannot miss one.
+type Review struct {
+	ID        int64
+	Subject   string // "seller" (a join application), "certification", "application"
+	SubjectID int64
+	SellerID  string
+	Action    string // "approve", "reject", "withdraw"
+	By        string // the user
+	Role      string // the role they acted in
+	Reason    string
+	At        time.Time
+}
+
+func recordReview(ctx context.Context, tx *store.Tx, by souk.Actor, subject string, subjectID int64, sellerID, action, why string) error {
+	return insertReview(ctx, tx, Review{
+		Subject: subject, SubjectID: subjectID, SellerID: sellerID,
+		Action: action, By: by.UserID, Role: by.Role, Reason: why, At: tx.Now,
+	})
+}
+
+// verb is the audit action that moves a review to state s.
+func verb(s State) string {
+	if s == Approved {
+		return "approve"
+	}
+	return "reject"
+}
+
+// Reviews returns the audit trail of seller sellerID, newest first, to one
+// of its members or an operator.
+//
+// Returns ENOTFOUND if by is a member of another seller, and EUNAUTHORIZED
+// for a buyer.
+func Reviews(ctx context.Context, db *store.DB, by souk.Actor, sellerID string) ([]Review, error) {
+	if err := requireSellerOrOperator(by, "see reviews"); err != nil {
+		return nil, err
+	}
+	if err := ownedBy(by, sellerID, true, sellerNotFound(sellerID)); err != nil {
+		return nil, err
+	}
+	return listReviews(ctx, db.SQL(), sellerID)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/api"
+	"github.com/souk-market/souk/store"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the marketplace: JSON API, metrics", run: runServe}
+}
+
+// databaseFlag adds --database with its SOUK_DATABASE default to fs.
+func databaseFlag(fs interface {
+	String(name, value, usage string) *string
+}) *string {
+	return fs.String("database", envDefault("SOUK_DATABASE", filepath.Join("souk-data", "souk.db")),
+		"SQLite file, or postgres:// URL (SOUK_DATABASE)")
+}
+
+// openDatabase opens (creating the directory of an SQLite file) and
+// migrates the database.
+func openDatabase(ctx context.Context, dsn string) (*store.DB, error) {
+	if path, ok := sqlitePath(dsn); ok {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	db, err := store.Open(ctx, dsn, souk.SystemClock{})
+	if err != nil {
+		return nil, fmt.Errorf("open the database %s: %w", redactDSN(dsn), err)
+	}
+	return db, nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "[--addr HOST:PORT] [--database DSN]", stderr)
+	addr := fs.String("addr", envDefault("SOUK_ADDR", "127.0.0.1:8080"), "listen address (SOUK_ADDR)")
+	database := databaseFlag(fs)
+	secure := fs.Bool("secure-cookies", envDefault("SOUK_SECURE_COOKIES", "") == "true", "mark the session cookie Secure: set it behind HTTPS (SOUK_SECURE_COOKIES=true)")
+	if rest, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		fmt.Fprintf(stderr, "souk serve: unexpected argument %q\n", rest[0])
+		return errUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	db, err := openDatabase(ctx, *database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: *secure}).Handler())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.SQL().PingContext(r.Context()); err != nil {
+			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(stdout, "souk listening on http://%s (database: %s)\n", ln.Addr(), db.Engine())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("souk stopped")
+	return nil
+}
