@@ -20,8 +20,9 @@ var nonPublicPrefixes = []netip.Prefix{
 }
 
 // CheckProductionURL reports whether raw may be a product's production URL:
-// an absolute https URL with a host, no user name or password, and — unless
-// allowPrivate (development, tests) — a host that is neither a loopback,
+// an absolute https URL (or, with allowPrivate, http to a loopback host)
+// with a host, no user name or password, and — unless allowPrivate
+// (development, tests) — a host that is neither a loopback,
 // private, link-local or otherwise non-public IP literal nor "localhost" or
 // a name under .localhost. Returns EINVALID naming the field otherwise.
 //
@@ -34,15 +35,18 @@ func CheckProductionURL(raw string, allowPrivate bool) error {
 	if err != nil || !u.IsAbs() || u.Opaque != "" {
 		return invalid(field, "%q is not an absolute URL.", raw)
 	}
-	if u.Scheme != "https" {
-		return invalid(field, "must use https, not %s.", u.Scheme)
-	}
 	if u.User != nil {
 		return invalid(field, "must not contain a user name or password.")
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if host == "" {
 		return invalid(field, "%q has no host.", raw)
+	}
+	// Plain HTTP only to this machine, and only where private URLs are
+	// allowed: a development marketplace calling a seller it runs itself
+	// (protocol.md §1).
+	if u.Scheme != "https" && !(allowPrivate && u.Scheme == "http" && loopbackHost(host)) {
+		return invalid(field, "must use https, not %s.", u.Scheme)
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if !allowPrivate && !publicAddr(addr) {
@@ -75,4 +79,13 @@ func publicAddr(addr netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// loopbackHost reports whether host is this machine: localhost, a name
+// under .localhost, or a loopback address.
+func loopbackHost(host string) bool {
+	if addr, err := netip.ParseAddr(host); err == nil {
+		return addr.Unmap().IsLoopback()
+	}
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

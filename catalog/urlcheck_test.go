@@ -45,6 +45,13 @@ func TestCheckProductionURL(t *testing.T) {
 		{"https://localhost/produce", souk.EINVALID, ""},
 		{"https://LOCALHOST:8443/produce", souk.EINVALID, ""},
 		{"https://seller.localhost/produce", souk.EINVALID, ""},
+
+		// Plain HTTP: only to this machine, only in development.
+		{"http://127.0.0.1:8081/produce", souk.EINVALID, ""},
+		{"http://[::1]:8081/produce", souk.EINVALID, ""},
+		{"http://localhost:8081/produce", souk.EINVALID, ""},
+		{"http://10.0.0.1/produce", souk.EINVALID, souk.EINVALID},
+		{"http://203.0.113.7/produce", souk.EINVALID, souk.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
