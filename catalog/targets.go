@@ -41,3 +41,15 @@ func (t Targets) Target(ctx context.Context, sellerID, productID string) (protoc
 	}
 	return protocol.Target{URL: p.Listed.ProductionURL, AccessKey: keys[0]}, nil
 }
+
+// SellerContact returns the contact a seller gave when it applied, read in
+// tx: for the marketplace's own notices to the seller (the delivery
+// engine's failure notices run inside its transaction), never a handler's.
+// Returns ENOTFOUND if there is no such seller.
+func SellerContact(ctx context.Context, tx *store.Tx, sellerID string) (Contact, error) {
+	s, err := loadSeller(ctx, tx, sellerID)
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Contact, nil
+}

@@ -18,11 +18,15 @@ import (
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/api"
+	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/notify"
+	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
 )
 
 func init() {
-	commands["serve"] = command{summary: "run the marketplace: JSON API, metrics", run: runServe}
+	commands["serve"] = command{summary: "run the marketplace: JSON API, delivery engine, notices, metrics", run: runServe}
 }
 
 // databaseFlag adds --database with its SOUK_DATABASE default to fs.
@@ -53,6 +57,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", envDefault("SOUK_ADDR", "127.0.0.1:8080"), "listen address (SOUK_ADDR)")
 	database := databaseFlag(fs)
 	secure := fs.Bool("secure-cookies", envDefault("SOUK_SECURE_COOKIES", "") == "true", "mark the session cookie Secure: set it behind HTTPS (SOUK_SECURE_COOKIES=true)")
+	keyFile := fs.String("market-key-file", envDefault("SOUK_MARKET_KEY_FILE", ""),
+		"file holding the key that encrypts access keys, created if missing [market.key beside an SQLite database]; SOUK_MARKET_KEY (hex) overrides it")
+	allowPrivate := fs.Bool("allow-private-urls", envDefault("SOUK_ALLOW_PRIVATE_URLS", "") == "true",
+		"let production URLs point at this machine or private networks: development only (SOUK_ALLOW_PRIVATE_URLS=true)")
+	smtpAddr := fs.String("smtp", envDefault("SOUK_SMTP_ADDR", ""), "SMTP relay host:port for e-mail notices; empty: in-site inbox only (SOUK_SMTP_ADDR)")
+	smtpFrom := fs.String("smtp-from", envDefault("SOUK_SMTP_FROM", "souk@localhost"), "From address of e-mail notices (SOUK_SMTP_FROM)")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -66,8 +76,46 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer db.Close()
 
+	if *keyFile == "" {
+		path, ok := sqlitePath(*database)
+		if !ok && os.Getenv("SOUK_MARKET_KEY") == "" {
+			return errors.New("on PostgreSQL set the marketplace key explicitly: SOUK_MARKET_KEY or --market-key-file (every node needs the same key)")
+		}
+		*keyFile = filepath.Join(filepath.Dir(path), "market.key")
+	}
+	keys, err := marketKeyring(*keyFile)
+	if err != nil {
+		return err
+	}
+	catalogSettings := catalog.Settings{Keys: keys, AllowPrivateURLs: *allowPrivate}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Notices: the in-site inbox always; e-mail when an SMTP relay is set.
+	var mailer notify.Mailer
+	if *smtpAddr != "" {
+		mailer = &notify.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom}
+	}
+	sender := notify.NewSender(db, notify.SenderConfig{Mailer: mailer, Logger: log})
+	recipients := notify.RecipientsFunc(func(ctx context.Context, tx *store.Tx, sellerID string) (notify.Contact, error) {
+		c, err := catalog.SellerContact(ctx, tx, sellerID)
+		return notify.Contact{Recipient: "seller:" + sellerID, Email: c.Email, Phone: c.Phone}, err
+	})
+
+	// The delivery engine: calls to sellers' production interfaces.
+	client := protocol.NewClient(protocol.Default, db.Clock().Now, 8)
+	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: catalogSettings},
+		delivery.Hooks{Failed: notify.Hooks(recipients)},
+		delivery.Config{Logger: log, Metrics: delivery.NewMetrics(reg, db)})
+	if err := engine.Start(ctx); err != nil {
+		return err
+	}
+	defer engine.Stop()
+	if err := sender.Start(ctx); err != nil {
+		return err
+	}
+	defer sender.Stop()
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: *secure}).Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
