@@ -3,9 +3,12 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,4 +230,92 @@ func TestOpenAPIDocumentDescribesEveryRoute(t *testing.T) {
 	if _, ok := user["email"]; !ok {
 		t.Fatalf("schema User = %v, want an email property", user)
 	}
+}
+
+// The document describes every route of the table, with its method, path
+// parameters and log-in requirement, and every schema it refers to
+// exists.
+func TestOpenAPIDocumentHasEveryRoute(t *testing.T) {
+	db := storetest.OpenSQLite(t, souk.NewFakeClock(t0))
+	srv := api.New(api.Config{DB: db})
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	c := &client{t: t, base: ts.URL}
+	st, doc := c.do("GET", "/api/v1/openapi.json", nil)
+	if st != http.StatusOK {
+		t.Fatalf("openapi.json = %d", st)
+	}
+	paths := doc["paths"].(map[string]any)
+	routes := api.Routes(srv)
+	for _, rt := range routes {
+		op, ok := paths[rt.Path].(map[string]any)[strings.ToLower(rt.Method)].(map[string]any)
+		if !ok {
+			t.Errorf("document has no %s %s", rt.Method, rt.Path)
+			continue
+		}
+		if s, _ := op["summary"].(string); s == "" || op["tags"] == nil {
+			t.Errorf("%s %s has no summary or tag", rt.Method, rt.Path)
+		}
+		if _, ok := op["requestBody"]; ok != rt.Request {
+			t.Errorf("%s %s: a request body documented = %v, want %v", rt.Method, rt.Path, ok, rt.Request)
+		}
+		responses, _ := op["responses"].(map[string]any)
+		success, _ := responses[strconv.Itoa(rt.Status)].(map[string]any)
+		if _, ok := success["content"]; success == nil || ok != rt.Response {
+			t.Errorf("%s %s: answer %d documented as %v, want one with a body: %v", rt.Method, rt.Path, rt.Status, success, rt.Response)
+		}
+		if _, ok := responses["401"]; ok != rt.Auth {
+			t.Errorf("%s %s: a 401 answer documented = %v, want %v (requires log-in)", rt.Method, rt.Path, ok, rt.Auth)
+		}
+		var params []string
+		for _, p := range asList(op["parameters"]) {
+			params = append(params, p.(map[string]any)["name"].(string))
+		}
+		for _, seg := range strings.Split(rt.Path, "/") {
+			if name, ok := strings.CutPrefix(seg, "{"); ok && !slices.Contains(params, strings.TrimSuffix(name, "}")) {
+				t.Errorf("%s %s: path parameter %s is not documented (parameters %v)", rt.Method, rt.Path, seg, params)
+			}
+		}
+	}
+	n := 0
+	for _, p := range paths {
+		n += len(p.(map[string]any))
+	}
+	if n != len(routes) {
+		t.Errorf("document has %d operations, the route table %d", n, len(routes))
+	}
+
+	// Every $ref — of request bodies, responses, and the schemas they
+	// refer to — names a schema of components.
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	refs := 0
+	var walk func(where string, v any)
+	walk = func(where string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				refs++
+				name, ok := strings.CutPrefix(ref, "#/components/schemas/")
+				if _, found := schemas[name]; !ok || !found {
+					t.Errorf("%s: $ref %q resolves to no schema", where, ref)
+				}
+			}
+			for k, e := range v {
+				walk(where+"."+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", where, i), e)
+			}
+		}
+	}
+	walk("", doc)
+	if refs == 0 {
+		t.Fatal("the document has no $ref at all")
+	}
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }

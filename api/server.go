@@ -7,6 +7,7 @@ import (
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/account"
+	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/store"
 )
 
@@ -17,6 +18,9 @@ type Config struct {
 	// SecureCookies marks the session cookie Secure: set it whenever the
 	// marketplace is served over HTTPS (always, in production).
 	SecureCookies bool
+	// Catalog are the catalogue's settings: its Keys are required to create
+	// products and rotate their access keys.
+	Catalog catalog.Settings
 }
 
 // Server serves the JSON API.
@@ -24,6 +28,7 @@ type Server struct {
 	db     *store.DB
 	log    *slog.Logger
 	secure bool
+	cat    catalog.Settings
 	mux    *http.ServeMux
 }
 
@@ -33,7 +38,7 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{db: cfg.DB, log: log, secure: cfg.SecureCookies, mux: http.NewServeMux()}
+	s := &Server{db: cfg.DB, log: log, secure: cfg.SecureCookies, cat: cfg.Catalog, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		h := rt.handle
 		if rt.Auth {
