@@ -338,6 +338,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /api/v1/products/{id}/modifications":           {setup: newListed, want: statuses{401, 403, 201, 404, 403}},
 		"POST /api/v1/products/{id}/specs/{code}/delist":     {setup: newListed, want: statuses{401, 403, 201, 404, 403}},
 		"POST /api/v1/products/{id}/access-key/rotate":       {want: statuses{401, 403, 200, 404, 403}},
+		"GET /api/v1/products/{id}/offers":                   {want: statuses{401, 200, 403, 403, 403}},
 		"GET /api/v1/products/{id}/specs/{code}/purchasable": {want: statuses{401, 200, 403, 403, 403}},
 
 		"GET /api/v1/my/applications":             {want: statuses{401, 403, 200, 200, 403}},

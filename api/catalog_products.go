@@ -328,3 +328,24 @@ func (s *Server) purchasable(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, purchasableView{Allowed: true})
 }
+
+type offerView struct {
+	SpecCode     string `json:"specCode"`
+	Buyable      bool   `json:"buyable"`
+	Refusal      string `json:"refusal,omitempty"`
+	Trial        bool   `json:"trial"`
+	Triable      bool   `json:"triable"`
+	TrialRefusal string `json:"trialRefusal,omitempty"`
+}
+
+func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
+	list, err := catalog.Offers(r.Context(), s.db, actorOf(r), r.PathValue("id"), noHistory{})
+	if err != nil {
+		return err
+	}
+	out := make([]offerView, len(list))
+	for i, o := range list {
+		out[i] = offerView{SpecCode: o.SpecCode, Buyable: o.Buyable, Refusal: o.Refusal, Trial: o.Trial, Triable: o.Triable, TrialRefusal: o.TrialRefusal}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

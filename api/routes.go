@@ -88,6 +88,8 @@ func (s *Server) routes() []route {
 			Response: applicationView{}, Status: http.StatusCreated, handle: s.delistSpec},
 		{Method: "POST", Path: "/api/v1/products/{id}/access-key/rotate", Tag: "products", Summary: "Rotate the product's access key: the new one is shown once, the old one stays valid for a grace period (seller member)", Auth: true,
 			Response: accessKeyView{}, handle: s.rotateAccessKey},
+		{Method: "GET", Path: "/api/v1/products/{id}/offers", Tag: "products", Summary: "What I may buy of the product now: each spec on sale, whether I may buy and try it, and why not (buyer)", Auth: true,
+			Response: []offerView{}, handle: s.offers},
 		{Method: "GET", Path: "/api/v1/products/{id}/specs/{code}/purchasable", Tag: "products", Summary: "Whether I may buy the spec now (?quantity=, ?trial=true): {allowed:true}, or the refusal saying why (buyer)", Auth: true,
 			Response: purchasableView{}, handle: s.purchasable},
 

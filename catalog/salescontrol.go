@@ -163,3 +163,61 @@ func checkLimit(ctx context.Context, productID string, spec Spec, buyerID string
 	}
 	return nil
 }
+
+// Offer is what a buyer may do with one spec of a product: buy it now, and
+// try it; when not, why (the same refusal CheckPurchase gives).
+type Offer struct {
+	SpecCode     string
+	Buyable      bool
+	Refusal      string // why not, when not Buyable
+	Trial        bool   // the spec has a trial
+	Triable      bool
+	TrialRefusal string
+}
+
+// Offers returns, for every spec on sale of a listed product, whether buyer
+// may buy it (at its smallest quantity) and try it now: "what a given
+// buyer may buy", for the product page. The checks are CheckPurchase's
+// own. Returns ENOTFOUND if the product is not listed, EUNAUTHORIZED
+// unless buyer is a buyer.
+func Offers(ctx context.Context, db *store.DB, buyer souk.Actor, productID string, history PurchaseHistory) ([]Offer, error) {
+	if buyer.UserID == "" {
+		return nil, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to buy.")
+	}
+	if buyer.Role != souk.RoleBuyer {
+		return nil, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can buy.")
+	}
+	v, err := loadProduct(ctx, db.SQL(), productID)
+	if err != nil {
+		return nil, err
+	}
+	if v.Listed == nil {
+		return nil, productNotFound(productID)
+	}
+	now := db.Clock().Now()
+	var offers []Offer
+	for _, s := range v.Listed.Specs {
+		if slices.Contains(v.Delisted, s.Code) {
+			continue
+		}
+		qty := 1
+		if s.Quantity != nil {
+			qty = s.Quantity.Min
+		}
+		o := Offer{SpecCode: s.Code, Trial: s.TrialDays > 0}
+		if err := checkPurchase(ctx, v, buyer.UserID, s.Code, PurchaseCheck{Quantity: qty, History: history}, now); err != nil {
+			o.Refusal = souk.ErrorMessage(err)
+		} else {
+			o.Buyable = true
+		}
+		if o.Trial {
+			if err := checkPurchase(ctx, v, buyer.UserID, s.Code, PurchaseCheck{Quantity: qty, Trial: true, History: history}, now); err != nil {
+				o.TrialRefusal = souk.ErrorMessage(err)
+			} else {
+				o.Triable = true
+			}
+		}
+		offers = append(offers, o)
+	}
+	return offers, nil
+}
