@@ -13,7 +13,7 @@ func TestOffersSayWhatABuyerMayBuy(t *testing.T) {
 		m := e.newSeller(t, certifiedSeller)
 		allowed, stranger := buyer(), buyer()
 		p := product()
-		p.Specs[0].AllowedBuyers = []string{allowed.UserID} // basic: only for allowed
+		p.Specs[0].AllowedBuyers = []string{allowed.UserID}  // basic: only for allowed
 		p.Specs[1].TrialAllowList = []string{allowed.UserID} // pro: trial only for allowed
 		id := e.listed(t, m, p)
 
