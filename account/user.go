@@ -316,10 +316,11 @@ func EnableUser(ctx context.Context, db *store.DB, by souk.Actor, userID string)
 
 // JoinSeller makes a buyer a member of seller sellerID, in the caller's
 // transaction, from their next request on. It decides nothing about who
-// may: it is a building block for the catalogue, which calls it in the
-// transaction where it has established that the user may join (their own
-// join application), so that a seller and its first member appear
-// together. Handlers must not call it directly.
+// may: it is a building block for a seller's join application, called in
+// the same transaction as catalog.ApplyTx — which establishes that the
+// user applies for themself — so that a seller and its first member appear
+// together (the API's POST /api/v1/sellers does exactly that). Nothing
+// else may call it.
 //
 // Returns ENOTFOUND if there is no such user, and ECONFLICT for an
 // operator or a member of another seller; a member of sellerID already is
