@@ -319,3 +319,19 @@ func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+func TestOpenAPIDocumentsQueryParameters(t *testing.T) {
+	db := storetest.OpenSQLite(t, souk.NewFakeClock(t0))
+	c := &client{t: t, base: newAPI(t, db)}
+	_, doc := c.do("GET", "/api/v1/openapi.json", nil)
+	op := doc["paths"].(map[string]any)["/api/v1/products"].(map[string]any)["get"].(map[string]any)
+	var names []string
+	for _, p := range op["parameters"].([]any) {
+		if p.(map[string]any)["in"] == "query" {
+			names = append(names, p.(map[string]any)["name"].(string))
+		}
+	}
+	if strings.Join(names, ",") != "type,q,limit,after" {
+		t.Fatalf("query parameters of GET /api/v1/products = %v, want type,q,limit,after", names)
+	}
+}

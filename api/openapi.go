@@ -32,6 +32,11 @@ func (s *Server) document() map[string]any {
 					"schema": map[string]any{"type": "string"}})
 			}
 		}
+		for _, q := range rt.Query {
+			name, desc, _ := strings.Cut(q, ": ")
+			params = append(params, map[string]any{"name": name, "in": "query", "required": false, "description": desc,
+				"schema": map[string]any{"type": "string"}})
+		}
 		if params != nil {
 			op["parameters"] = params
 		}

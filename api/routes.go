@@ -17,6 +17,8 @@ type route struct {
 	Request, Response any
 	// Status is the success status (200 if zero).
 	Status int
+	// Query lists the query parameters, each "name: description".
+	Query []string
 	handle handlerFunc
 }
 
@@ -76,7 +78,8 @@ func (s *Server) routes() []route {
 		// Products.
 		{Method: "POST", Path: "/api/v1/products", Tag: "products", Summary: "Create a product: its draft publish application and its access key (shown once) (seller member, once approved)", Auth: true,
 			Request: productInput{}, Response: newProductView{}, Status: http.StatusCreated, handle: s.createProduct},
-		{Method: "GET", Path: "/api/v1/products", Tag: "products", Summary: "The catalogue: listed public products, oldest first; ?type=, ?q= (name, description), ?limit= (≤200), ?after= (last id of the previous page)",
+		{Method: "GET", Path: "/api/v1/products", Tag: "products", Summary: "The catalogue: listed public products, oldest first",
+			Query: []string{"type: saas, license or package", "q: text to find in the name or description", "limit: page size, at most 200", "after: the last id of the previous page"},
 			Response: []productVersionView{}, handle: s.listProducts},
 		{Method: "GET", Path: "/api/v1/products/{id}", Tag: "products", Summary: "A product: its listed version (anyone); never listed ones and the open application to its seller's members and operators",
 			Response: productView{}, handle: s.getProduct},
@@ -90,7 +93,8 @@ func (s *Server) routes() []route {
 			Response: accessKeyView{}, handle: s.rotateAccessKey},
 		{Method: "GET", Path: "/api/v1/products/{id}/offers", Tag: "products", Summary: "What I may buy of the product now: each spec on sale, whether I may buy and try it, and why not (buyer)", Auth: true,
 			Response: []offerView{}, handle: s.offers},
-		{Method: "GET", Path: "/api/v1/products/{id}/specs/{code}/purchasable", Tag: "products", Summary: "Whether I may buy the spec now (?quantity=, ?trial=true): {allowed:true}, or the refusal saying why (buyer)", Auth: true,
+		{Method: "GET", Path: "/api/v1/products/{id}/specs/{code}/purchasable", Tag: "products", Summary: "Whether I may buy the spec now: {allowed:true}, or the refusal saying why (buyer)", Auth: true,
+			Query: []string{"quantity: units of a spec sold by quantity", "trial: true for a trial"},
 			Response: purchasableView{}, handle: s.purchasable},
 
 		// Publish applications.
