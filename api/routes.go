@@ -18,7 +18,7 @@ type route struct {
 	// Status is the success status (200 if zero).
 	Status int
 	// Query lists the query parameters, each "name: description".
-	Query []string
+	Query  []string
 	handle handlerFunc
 }
 
@@ -79,7 +79,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/api/v1/products", Tag: "products", Summary: "Create a product: its draft publish application and its access key (shown once) (seller member, once approved)", Auth: true,
 			Request: productInput{}, Response: newProductView{}, Status: http.StatusCreated, handle: s.createProduct},
 		{Method: "GET", Path: "/api/v1/products", Tag: "products", Summary: "The catalogue: listed public products, oldest first",
-			Query: []string{"type: saas, license or package", "q: text to find in the name or description", "limit: page size, at most 200", "after: the last id of the previous page"},
+			Query:    []string{"type: saas, license or package", "q: text to find in the name or description", "limit: page size, at most 200", "after: the last id of the previous page"},
 			Response: []productVersionView{}, handle: s.listProducts},
 		{Method: "GET", Path: "/api/v1/products/{id}", Tag: "products", Summary: "A product: its listed version (anyone); never listed ones and the open application to its seller's members and operators",
 			Response: productView{}, handle: s.getProduct},
@@ -94,7 +94,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/api/v1/products/{id}/offers", Tag: "products", Summary: "What I may buy of the product now: each spec on sale, whether I may buy and try it, and why not (buyer)", Auth: true,
 			Response: []offerView{}, handle: s.offers},
 		{Method: "GET", Path: "/api/v1/products/{id}/specs/{code}/purchasable", Tag: "products", Summary: "Whether I may buy the spec now: {allowed:true}, or the refusal saying why (buyer)", Auth: true,
-			Query: []string{"quantity: units of a spec sold by quantity", "trial: true for a trial"},
+			Query:    []string{"quantity: units of a spec sold by quantity", "trial: true for a trial"},
 			Response: purchasableView{}, handle: s.purchasable},
 
 		// Publish applications.
