@@ -98,23 +98,29 @@ type Tx struct {
 func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
 // Tx runs fn in a transaction and commits it if fn returns nil; otherwise
-// (or if fn panics) it rolls back. fn's error is returned as it is.
+// (or if fn panics or exits its goroutine) it rolls back. fn's error is
+// returned as it is.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
 	stx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	tx := &Tx{Tx: stx, Now: db.clock.Now(), Engine: db.engine}
+	finished := false
 	defer func() {
-		if p := recover(); p != nil {
+		// fn panicked, or ended its goroutine (runtime.Goexit: t.Fatal in
+		// a test): roll back, or the connection — on SQLite the only one —
+		// stays taken and everything after waits for it forever.
+		if !finished {
 			stx.Rollback()
-			panic(p)
 		}
 	}()
 	if err := fn(tx); err != nil {
+		finished = true
 		stx.Rollback()
 		return err
 	}
+	finished = true
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

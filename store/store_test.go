@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -97,6 +99,46 @@ func TestNotFoundMapsNoRows(t *testing.T) {
 		err = store.NotFound(err, "call %d not found", 42)
 		if souk.ErrorCode(err) != souk.ENOTFOUND || souk.ErrorMessage(err) != "call 42 not found" {
 			t.Fatalf("NotFound() = %v, want ENOTFOUND call 42 not found", err)
+		}
+	})
+}
+
+// A transaction whose function never returns — t.Fatal inside it ends the
+// goroutine — is rolled back, so the next one does not wait forever for
+// SQLite's one connection.
+func TestTxEndedByGoexitIsRolledBack(t *testing.T) {
+	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			db.Tx(ctx, func(tx *store.Tx) error {
+				tx.ExecContext(ctx, `INSERT INTO delivery_sellers (seller_id) VALUES ('ghost')`)
+				runtime.Goexit()
+				return nil
+			})
+		}()
+		<-done
+		finished := make(chan error, 1)
+		go func() {
+			finished <- db.Tx(ctx, func(tx *store.Tx) error {
+				var n int
+				if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM delivery_sellers`).Scan(&n); err != nil {
+					return err
+				}
+				if n != 0 {
+					return fmt.Errorf("the ended transaction's row is there: %d rows", n)
+				}
+				return nil
+			})
+		}()
+		select {
+		case err := <-finished:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the next transaction waited 10 s: the ended one still holds the connection")
 		}
 	})
 }

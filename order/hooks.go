@@ -1,0 +1,151 @@
+package order
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/settle"
+	"github.com/souk-market/souk/store"
+)
+
+// Hooks returns the delivery hooks that move orders and instances on when
+// their calls end, in the engine's own transaction (give them to
+// delivery.New, combined with any others):
+//
+//   - newInstance succeeded → the instance is active, with the seller's
+//     instanceId and appInfo (from the newInstance answer, or for a polled
+//     instance from the final queryInstance answer); the order completed.
+//   - newInstance exhausted (the new-purchase deadline passed) → the
+//     instance and the order failed, the buyer refunded in full
+//     (platform:clearing → the buyer's balance), and, if the seller had
+//     accepted the instance (000004) without ever finishing it, a
+//     releaseInstance enqueued so that it is not left behind.
+//   - refreshInstance succeeded → its renewal order completed.
+//
+// Calls of other activities, or of keys that are not instances of this
+// package, are left alone. Both hooks act only on an instance still
+// provisioning, so a repeated outcome changes nothing.
+func Hooks() delivery.Hooks {
+	return delivery.Hooks{Succeeded: succeeded, Exhausted: exhausted}
+}
+
+func succeeded(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.Outcome) error {
+	if c.Activity == protocol.RefreshInstance {
+		return refreshed(ctx, tx, c)
+	}
+	if c.Activity != protocol.NewInstance {
+		return nil
+	}
+	in, ok, err := provisioning(ctx, tx, c.Key)
+	if err != nil || !ok {
+		return err
+	}
+	var sellerID string
+	var app *protocol.AppInfo
+	if c.PollID != "" {
+		var resp protocol.QueryInstanceResponse
+		if err := o.Decode(&resp); err != nil {
+			return err
+		}
+		for _, info := range resp.Info {
+			if info.InstanceID == c.PollID && info.Ready() {
+				sellerID, app = info.InstanceID, info.AppInfo
+			}
+		}
+	} else {
+		var resp protocol.NewInstanceResponse
+		if err := o.Decode(&resp); err != nil {
+			return err
+		}
+		sellerID, app = resp.InstanceID, resp.AppInfo
+	}
+	if sellerID == "" || app == nil {
+		return fmt.Errorf("newInstance of %s succeeded without instance info", in.ID)
+	}
+	now := store.Millis(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET state = $1, seller_instance_id = $2, front_end_url = $3,
+		admin_url = $4, activated_at = $5, updated_at = $5 WHERE id = $6 AND state = $7`,
+		string(Active), sellerID, app.FrontEndURL, app.AdminURL, now, in.ID, string(Provisioning)); err != nil {
+		return fmt.Errorf("activate instance %s: %w", in.ID, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`,
+		string(Completed), now, in.OrderID, string(Paid))
+	return err
+}
+
+func exhausted(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
+	if c.Activity != protocol.NewInstance {
+		return nil
+	}
+	in, ok, err := provisioning(ctx, tx, c.Key)
+	if err != nil || !ok {
+		return err
+	}
+	reason := "The seller did not provision the instance before the new-purchase deadline"
+	if c.LastError != "" {
+		reason += " (last error: " + c.LastError + ")"
+	}
+	reason += "; the order was cancelled and refunded in full."
+	if err := failAndRefund(ctx, tx, in, reason); err != nil {
+		return err
+	}
+	if c.PollID != "" {
+		// The seller accepted the instance but never finished it: release
+		// it, so the seller does not keep what nobody paid for.
+		if _, err := delivery.Enqueue(ctx, tx, delivery.NewCall{
+			SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
+			Request: &protocol.ReleaseInstanceRequest{InstanceID: c.PollID},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failAndRefund fails instance in and its order, and refunds what the
+// order took, in tx.
+func failAndRefund(ctx context.Context, tx *store.Tx, in Instance, reason string) error {
+	now := store.Millis(tx.Now)
+	if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET state = $1, updated_at = $2 WHERE id = $3`,
+		string(InstanceFailed), now, in.ID); err != nil {
+		return err
+	}
+	var amount int64
+	var currency, buyerID string
+	var state State
+	if err := tx.QueryRowContext(ctx, `SELECT amount, currency, buyer_id, state FROM orders WHERE id = $1`, in.OrderID).
+		Scan(&amount, &currency, &buyerID, &state); err != nil {
+		return fmt.Errorf("order %s: %w", in.OrderID, err)
+	}
+	if state == Failed {
+		return nil
+	}
+	var refund any
+	if amount > 0 {
+		id, err := settle.Post(ctx, tx, settle.Transaction{
+			Memo:    fmt.Sprintf("Refund of order %s: not delivered", in.OrderID),
+			Ref:     "order:" + in.OrderID + ":refund",
+			Entries: settle.Move(settle.PlatformClearing, settle.BuyerBalance(buyerID), settle.M(amount, currency)),
+		})
+		if err != nil {
+			return err
+		}
+		refund = id
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, reason = $2, refund_tx = $3, updated_at = $4 WHERE id = $5`,
+		string(Failed), reason, refund, now, in.OrderID)
+	return err
+}
+
+// provisioning loads instance id if it exists and is still provisioning.
+func provisioning(ctx context.Context, tx *store.Tx, id string) (Instance, bool, error) {
+	in, err := loadInstance(ctx, tx, id)
+	if isNotFound(err) {
+		return Instance{}, false, nil // not an instance of this package
+	} else if err != nil {
+		return Instance{}, false, err
+	}
+	return in, in.State == Provisioning, nil
+}

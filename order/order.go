@@ -1,0 +1,392 @@
+package order
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/settle"
+	"github.com/souk-market/souk/store"
+)
+
+// Type is the kind of an order (marketplace.md §4).
+type Type string
+
+const (
+	New           Type = "NEW"
+	Trial         Type = "TRIAL"
+	TrialToFormal Type = "TRIAL_TO_FORMAL"
+	Renew         Type = "RENEW"
+	Change        Type = "CHANGE"
+	Unsubscribe   Type = "UNSUBSCRIBE"
+)
+
+// State is where an order is.
+type State string
+
+const (
+	Paid      State = "paid"      // paid; what it bought is being delivered
+	Completed State = "completed" // delivered
+	Failed    State = "failed"    // never delivered; refunded in full
+)
+
+// InstanceState is where an instance is.
+type InstanceState string
+
+const (
+	Provisioning   InstanceState = "provisioning"
+	Active         InstanceState = "active"
+	Frozen         InstanceState = "frozen"
+	Released       InstanceState = "released"
+	InstanceFailed InstanceState = "failed"
+)
+
+// Order is one purchase (or renewal, change, …) and its lines.
+type Order struct {
+	ID             string
+	Type           Type
+	BuyerID        string
+	State          State
+	Amount         settle.Money
+	IdempotencyKey string
+	// Reason says why a failed order failed.
+	Reason    string
+	Lines     []Line
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// Repeated is set when Purchase found the order of an earlier request
+	// with the same idempotency key instead of placing a new one.
+	Repeated bool `json:"-"`
+}
+
+// Line is one spec of an order and the instance it yields or touches.
+type Line struct {
+	ID         string
+	SellerID   string
+	ProductID  string
+	SpecCode   string
+	Quantity   int
+	Periods    int
+	UnitPrice  settle.Money
+	Amount     settle.Money
+	InstanceID string
+}
+
+// Instance is what a buyer bought of a SaaS spec, as provisioned by its
+// seller.
+type Instance struct {
+	ID        string
+	BuyerID   string
+	SellerID  string
+	ProductID string
+	SpecCode  string
+	Quantity  int
+	State     InstanceState
+	OrderID   string // the order that created it
+	// SellerInstanceID, FrontEndURL and AdminURL are the seller's answer
+	// to newInstance, once it has given one.
+	SellerInstanceID string
+	FrontEndURL      string
+	AdminURL         string
+	ExpiresAt        time.Time // zero: does not expire
+	ActivatedAt      time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Enqueuer enqueues production interface calls in a transaction:
+// *delivery.Engine (which also wakes its dispatcher).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx *store.Tx, c delivery.NewCall) (int64, error)
+}
+
+// PurchaseRequest is a buyer's new purchase of one spec.
+type PurchaseRequest struct {
+	ProductID string
+	SpecCode  string
+	// Quantity is the number of units of a spec with a linear quantity;
+	// 0 or 1 otherwise.
+	Quantity int
+	// Periods is how many months or years of a PERIOD spec (0 means 1);
+	// 0 or 1 otherwise.
+	Periods int
+	// IdempotencyKey, when set, makes a repeat of the request by the same
+	// buyer return the first order instead of buying again.
+	IdempotencyKey string
+}
+
+// MaxIdempotencyKey is the longest idempotency key accepted.
+const MaxIdempotencyKey = 255
+
+// Purchase places a NEW order of one spec for buyer by, in one
+// transaction: the catalogue's sales controls (catalog.CheckPurchaseTx,
+// with History), the price (doc.go), the debit of the buyer's balance to
+// platform clearing, the order, its line, the instance (provisioning) and
+// the newInstance call to the seller (policy NewPurchase). If any step
+// fails nothing is kept: no money moves, no call is enqueued.
+//
+// A request repeating an earlier one's IdempotencyKey (same buyer) returns
+// the earlier order, with Repeated set, and does nothing else — whatever
+// the rest of the request says.
+//
+// Errors: EUNAUTHENTICATED, EUNAUTHORIZED (not a buyer, or a restricted
+// product or spec), ENOTFOUND (no such listed product or spec), EINVALID
+// (quantity, periods, a licence product), ECONFLICT (a delisted spec, a
+// purchase limit, "Insufficient balance: …").
+func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req PurchaseRequest) (Order, error) {
+	if by.UserID == "" {
+		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to buy.")
+	}
+	if by.Role != souk.RoleBuyer {
+		return Order{}, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can buy.")
+	}
+	req.ProductID, req.SpecCode = strings.TrimSpace(req.ProductID), strings.TrimSpace(req.SpecCode)
+	switch {
+	case req.ProductID == "":
+		return Order{}, souk.Errorf(souk.EINVALID, "productId: is required.")
+	case req.SpecCode == "":
+		return Order{}, souk.Errorf(souk.EINVALID, "specCode: is required.")
+	case req.Quantity < 0:
+		return Order{}, souk.Errorf(souk.EINVALID, "quantity: must not be negative.")
+	case req.Periods < 0:
+		return Order{}, souk.Errorf(souk.EINVALID, "periods: must not be negative.")
+	case len(req.IdempotencyKey) > MaxIdempotencyKey:
+		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
+	}
+	if req.IdempotencyKey != "" {
+		if o, found, err := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err != nil || found {
+			return o, err
+		}
+	}
+	// The listed product, read before the transaction (the catalogue reads
+	// only outside one); CheckPurchaseTx below re-checks it inside.
+	v, err := catalog.GetProduct(ctx, db, by, req.ProductID)
+	if err != nil {
+		return Order{}, err
+	}
+	if v.Listed == nil {
+		return Order{}, souk.Errorf(souk.ENOTFOUND, "Product %s not found.", req.ProductID)
+	}
+	if v.Listed.Type == catalog.License {
+		return Order{}, souk.Errorf(souk.EINVALID, "Licence products cannot be bought yet.")
+	}
+
+	var orderID string
+	var repeated bool
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		if req.IdempotencyKey != "" {
+			o, found, err := byKey(ctx, tx, by.UserID, req.IdempotencyKey)
+			if err != nil {
+				return err
+			}
+			if found {
+				orderID, repeated = o.ID, true
+				return nil
+			}
+		}
+		if err := catalog.CheckPurchaseTx(ctx, tx, by, req.ProductID, req.SpecCode, catalog.PurchaseCheck{
+			Quantity: req.Quantity, History: History(tx, tx.Now)}); err != nil {
+			return err
+		}
+		spec, ok := v.Listed.Spec(req.SpecCode)
+		if !ok {
+			return souk.Errorf(souk.ECONFLICT, "Product %s changed while you were buying; please try again.", req.ProductID)
+		}
+		q, err := price(spec, req.Quantity, req.Periods, tx.Now)
+		if err != nil {
+			return err
+		}
+		var err2 error
+		orderID, err2 = placeNew(ctx, tx, eng, by.UserID, v.SellerID, req, q)
+		return err2
+	})
+	if err != nil {
+		if req.IdempotencyKey != "" {
+			// A concurrent request with the same key won the race: the
+			// unique index refused this one; answer with its order.
+			if o, found, err2 := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err2 == nil && found {
+				return o, nil
+			}
+		}
+		return Order{}, err
+	}
+	o, err := loadOrder(ctx, db.SQL(), orderID)
+	o.Repeated = repeated
+	return o, err
+}
+
+// placeNew writes a NEW order whose price q was quoted, and enqueues its
+// newInstance call.
+func placeNew(ctx context.Context, tx *store.Tx, eng Enqueuer, buyerID, sellerID string, req PurchaseRequest, q quote) (string, error) {
+	now := store.Millis(tx.Now)
+	orderID, lineID, instID := newID("ord-", tx.Now), newID("line-", tx.Now), newID("inst-", tx.Now)
+	var key any
+	if req.IdempotencyKey != "" {
+		key = req.IdempotencyKey
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, type, buyer_id, state, amount, currency, idempotency_key, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+		orderID, string(New), buyerID, string(Paid), q.total.Amount, q.total.Currency, key, now); err != nil {
+		return "", fmt.Errorf("insert order: %w", err)
+	}
+	if q.total.Amount > 0 {
+		txID, err := settle.Post(ctx, tx, settle.Transaction{
+			Memo:    fmt.Sprintf("Payment for order %s (%s %s × %d × %d)", orderID, req.ProductID, req.SpecCode, q.units, q.periods),
+			Ref:     "order:" + orderID,
+			Actor:   buyerID,
+			Entries: settle.Move(settle.BuyerBalance(buyerID), settle.PlatformClearing, q.total),
+		})
+		if err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_tx = $1 WHERE id = $2`, txID, orderID); err != nil {
+			return "", err
+		}
+	}
+	var start, end any
+	if !q.expires.IsZero() {
+		start, end = now, store.Millis(q.expires)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
+		(id, order_id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id, period_start, period_end, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		lineID, orderID, sellerID, req.ProductID, req.SpecCode, q.units, q.periods, q.unit.Amount, q.total.Amount, q.total.Currency, instID, start, end, now); err != nil {
+		return "", fmt.Errorf("insert order line: %w", err)
+	}
+	var expires any
+	if !q.expires.IsZero() {
+		expires = store.Millis(q.expires)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_instances
+		(id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id, expires_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		instID, buyerID, sellerID, req.ProductID, req.SpecCode, q.units, string(Provisioning), orderID, expires, now); err != nil {
+		return "", fmt.Errorf("insert instance: %w", err)
+	}
+	if _, err := eng.Enqueue(ctx, tx, delivery.NewCall{
+		SellerID: sellerID, ProductID: req.ProductID, Key: instID, Policy: delivery.NewPurchase,
+		Request: &protocol.NewInstanceRequest{BusinessID: newID("biz-", tx.Now), OrderID: orderID, OrderLineID: lineID},
+	}); err != nil {
+		return "", err
+	}
+	return orderID, nil
+}
+
+// GetOrder returns order id with its lines. A buyer sees their own orders,
+// an operator every order; anyone else gets ENOTFOUND, as for a missing one.
+func GetOrder(ctx context.Context, db *store.DB, by souk.Actor, id string) (Order, error) {
+	if by.UserID == "" {
+		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to see orders.")
+	}
+	o, err := loadOrder(ctx, db.SQL(), id)
+	if err != nil {
+		return Order{}, err
+	}
+	if !by.IsOperator() && o.BuyerID != by.UserID {
+		return Order{}, souk.Errorf(souk.ENOTFOUND, "Order %s not found.", id)
+	}
+	return o, nil
+}
+
+// GetInstance returns instance id, to its buyer or an operator (ENOTFOUND
+// for anyone else).
+func GetInstance(ctx context.Context, db *store.DB, by souk.Actor, id string) (Instance, error) {
+	if by.UserID == "" {
+		return Instance{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to see instances.")
+	}
+	in, err := loadInstance(ctx, db.SQL(), id)
+	if err != nil {
+		return Instance{}, err
+	}
+	if !by.IsOperator() && in.BuyerID != by.UserID {
+		return Instance{}, souk.Errorf(souk.ENOTFOUND, "Instance %s not found.", id)
+	}
+	return in, nil
+}
+
+type rowsQuerier interface {
+	Querier
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func byKey(ctx context.Context, q rowsQuerier, buyerID, key string) (Order, bool, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM orders WHERE buyer_id = $1 AND idempotency_key = $2`, buyerID, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Order{}, false, nil
+	} else if err != nil {
+		return Order{}, false, err
+	}
+	o, err := loadOrder(ctx, q, id)
+	o.Repeated = true
+	return o, err == nil, err
+}
+
+func loadOrder(ctx context.Context, q rowsQuerier, id string) (Order, error) {
+	var o Order
+	var key sql.NullString
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT id, type, buyer_id, state, amount, currency, idempotency_key, reason, created_at, updated_at
+		FROM orders WHERE id = $1`, id).Scan(&o.ID, &o.Type, &o.BuyerID, &o.State, &o.Amount.Amount, &o.Amount.Currency,
+		&key, &o.Reason, &created, &updated)
+	if err != nil {
+		return Order{}, store.NotFound(err, "Order %s not found.", id)
+	}
+	o.IdempotencyKey, o.CreatedAt, o.UpdatedAt = key.String, store.FromMillis(created), store.FromMillis(updated)
+	rows, err := q.QueryContext(ctx, `SELECT id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id
+		FROM order_lines WHERE order_id = $1 ORDER BY id`, id)
+	if err != nil {
+		return Order{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l Line
+		if err := rows.Scan(&l.ID, &l.SellerID, &l.ProductID, &l.SpecCode, &l.Quantity, &l.Periods,
+			&l.UnitPrice.Amount, &l.Amount.Amount, &l.Amount.Currency, &l.InstanceID); err != nil {
+			return Order{}, err
+		}
+		l.UnitPrice.Currency = l.Amount.Currency
+		o.Lines = append(o.Lines, l)
+	}
+	return o, rows.Err()
+}
+
+func loadInstance(ctx context.Context, q Querier, id string) (Instance, error) {
+	var in Instance
+	var expires, activated sql.NullInt64
+	var created, updated int64
+	err := q.QueryRowContext(ctx, `SELECT id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id,
+		seller_instance_id, front_end_url, admin_url, expires_at, activated_at, created_at, updated_at
+		FROM order_instances WHERE id = $1`, id).Scan(&in.ID, &in.BuyerID, &in.SellerID, &in.ProductID, &in.SpecCode,
+		&in.Quantity, &in.State, &in.OrderID, &in.SellerInstanceID, &in.FrontEndURL, &in.AdminURL, &expires, &activated, &created, &updated)
+	if err != nil {
+		return Instance{}, store.NotFound(err, "Instance %s not found.", id)
+	}
+	if expires.Valid {
+		in.ExpiresAt = store.FromMillis(expires.Int64)
+	}
+	if activated.Valid {
+		in.ActivatedAt = store.FromMillis(activated.Int64)
+	}
+	in.CreatedAt, in.UpdatedAt = store.FromMillis(created), store.FromMillis(updated)
+	return in, nil
+}
+
+// newID returns a new id: the prefix, the time in milliseconds and random
+// bits, in hex, so that ids sort by creation and cannot be guessed.
+func newID(prefix string, now time.Time) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return fmt.Sprintf("%s%012x%s", prefix, now.UnixMilli(), hex.EncodeToString(b))
+}
+
+func isNotFound(err error) bool { return souk.ErrorCode(err) == souk.ENOTFOUND }

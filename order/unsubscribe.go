@@ -1,0 +1,193 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/settle"
+	"github.com/souk-market/souk/store"
+)
+
+// UnsubscribeRequest is a buyer's unsubscription from an instance.
+type UnsubscribeRequest struct {
+	InstanceID string
+	// IdempotencyKey works as for Purchase (the same key space).
+	IdempotencyKey string
+}
+
+// UnsubscribeInstance ends instance req.InstanceID at the buyer's request, in one
+// transaction: an UNSUBSCRIBE order whose amount is the refund of the
+// unused part (the rule in doc.go), the refund (platform:clearing → the
+// buyer's balance), the instance released at once on the marketplace's
+// side, and releaseInstance (with the order ids) enqueued behind the
+// instance's earlier calls with the Renewal policy, superseding any
+// refresh or status change still queued. The unsubscribed purchase no
+// longer counts toward purchase limits.
+//
+// Errors: ENOTFOUND (not the buyer's instance), ECONFLICT (an instance
+// still provisioning, failed or already released).
+func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req UnsubscribeRequest) (Order, error) {
+	if by.UserID == "" {
+		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to unsubscribe.")
+	}
+	if by.Role != souk.RoleBuyer {
+		return Order{}, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can unsubscribe.")
+	}
+	req.InstanceID = strings.TrimSpace(req.InstanceID)
+	switch {
+	case req.InstanceID == "":
+		return Order{}, souk.Errorf(souk.EINVALID, "instanceId: is required.")
+	case len(req.IdempotencyKey) > MaxIdempotencyKey:
+		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
+	}
+	if req.IdempotencyKey != "" {
+		if o, found, err := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err != nil || found {
+			return o, err
+		}
+	}
+	if _, err := GetInstance(ctx, db, by, req.InstanceID); err != nil {
+		return Order{}, err
+	}
+	var orderID string
+	var repeated bool
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		if req.IdempotencyKey != "" {
+			o, found, err := byKey(ctx, tx, by.UserID, req.IdempotencyKey)
+			if err != nil {
+				return err
+			}
+			if found {
+				orderID, repeated = o.ID, true
+				return nil
+			}
+		}
+		in, err := loadInstance(ctx, tx, req.InstanceID)
+		if err != nil {
+			return err
+		}
+		switch in.State {
+		case Active, Frozen:
+		case Provisioning:
+			return souk.Errorf(souk.ECONFLICT, "Instance %s is still being provisioned; unsubscribe once it is active.", in.ID)
+		default:
+			return souk.Errorf(souk.ECONFLICT, "Instance %s is %s already.", in.ID, in.State)
+		}
+		refund, err := unusedPart(ctx, tx, in.ID, tx.Now)
+		if err != nil {
+			return err
+		}
+		now := store.Millis(tx.Now)
+		orderID = newID("ord-", tx.Now)
+		lineID := newID("line-", tx.Now)
+		var key any
+		if req.IdempotencyKey != "" {
+			key = req.IdempotencyKey
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, type, buyer_id, state, amount, currency, idempotency_key, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+			orderID, string(Unsubscribe), by.UserID, string(Completed), refund.Amount, refund.Currency, key, now); err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		if refund.Amount > 0 {
+			txID, err := settle.Post(ctx, tx, settle.Transaction{
+				Memo:    fmt.Sprintf("Refund of the unused part of instance %s (unsubscription order %s)", in.ID, orderID),
+				Ref:     "order:" + orderID,
+				Actor:   by.UserID,
+				Entries: settle.Move(settle.PlatformClearing, settle.BuyerBalance(by.UserID), refund),
+			})
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET refund_tx = $1 WHERE id = $2`, txID, orderID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
+			(id, order_id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10)`,
+			lineID, orderID, in.SellerID, in.ProductID, in.SpecCode, in.Quantity, refund.Amount, refund.Currency, in.ID, now); err != nil {
+			return fmt.Errorf("insert order line: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET state = $1, unsubscribed_at = $2, updated_at = $2 WHERE id = $3`,
+			string(Released), now, in.ID); err != nil {
+			return err
+		}
+		_, err = eng.Enqueue(ctx, tx, delivery.NewCall{
+			SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
+			Request:    &protocol.ReleaseInstanceRequest{InstanceID: in.SellerInstanceID, OrderID: orderID, OrderLineID: lineID},
+			Supersedes: []protocol.Activity{protocol.RefreshInstance, protocol.UpdateInstanceStatus},
+		})
+		return err
+	})
+	if err != nil {
+		if req.IdempotencyKey != "" {
+			if o, found, err2 := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err2 == nil && found {
+				return o, nil
+			}
+		}
+		return Order{}, err
+	}
+	o, err := loadOrder(ctx, db.SQL(), orderID)
+	o.Repeated = repeated
+	return o, err
+}
+
+// unusedPart is the refund rule (doc.go): for every paid line of instance
+// id that pays for a period, the line's amount × the part of its period
+// still to come at now ÷ its whole period, rounded down to the minor unit;
+// summed. Lines of failed orders were refunded already and do not count.
+func unusedPart(ctx context.Context, tx *store.Tx, id string, now time.Time) (settle.Money, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT l.amount, l.currency, l.period_start, l.period_end
+		FROM order_lines l JOIN orders o ON o.id = l.order_id
+		WHERE l.instance_id = $1 AND o.type IN ('NEW', 'RENEW', 'TRIAL_TO_FORMAL', 'CHANGE') AND o.state <> 'failed'
+		  AND l.period_start IS NOT NULL AND l.period_end > $2`, id, store.Millis(now))
+	if err != nil {
+		return settle.Money{}, err
+	}
+	defer rows.Close()
+	var total settle.Money
+	for rows.Next() {
+		var amount, start, end int64
+		var cur string
+		if err := rows.Scan(&amount, &cur, &start, &end); err != nil {
+			return settle.Money{}, err
+		}
+		if total.Currency == "" {
+			total.Currency = cur
+		} else if total.Currency != cur {
+			return settle.Money{}, fmt.Errorf("instance %s was paid in %s and %s", id, total.Currency, cur)
+		}
+		total.Amount += refundOf(amount, start, end, store.Millis(now))
+	}
+	if err := rows.Err(); err != nil {
+		return settle.Money{}, err
+	}
+	if total.Currency == "" {
+		// Nothing left to refund; the currency of the first order names
+		// the zero.
+		if err := tx.QueryRowContext(ctx, `SELECT o.currency FROM order_instances i JOIN orders o ON o.id = i.order_id WHERE i.id = $1`, id).
+			Scan(&total.Currency); err != nil {
+			return settle.Money{}, err
+		}
+	}
+	return total, nil
+}
+
+// refundOf returns amount × (end − max(now, start)) ÷ (end − start),
+// rounded down, computed exactly (no int64 overflow); 0 if the period is
+// over.
+func refundOf(amount, start, end, now int64) int64 {
+	if end <= start || now >= end || amount <= 0 {
+		return 0
+	}
+	from := max(now, start)
+	r := new(big.Int).Mul(big.NewInt(amount), big.NewInt(end-from))
+	r.Quo(r, big.NewInt(end-start))
+	return r.Int64()
+}
