@@ -21,6 +21,7 @@ import (
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/notify"
+	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
 )
@@ -105,8 +106,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	// The delivery engine: calls to sellers' production interfaces.
 	client := protocol.NewClient(protocol.Default, db.Clock().Now, 8)
-	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: catalogSettings},
-		delivery.Hooks{Failed: notify.Hooks(recipients)},
+	// Outcomes move orders and instances on (order's hooks) and notify the
+	// seller of failures (notify's).
+	hooks := order.Hooks()
+	hooks.Failed = notify.Hooks(recipients)
+	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: catalogSettings}, hooks,
 		delivery.Config{Logger: log, Metrics: delivery.NewMetrics(reg, db)})
 	if err := engine.Start(ctx); err != nil {
 		return err
