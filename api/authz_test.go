@@ -13,6 +13,8 @@ import (
 	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/api"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/order"
+	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 	"github.com/souk-market/souk/store/storetest"
 )
@@ -37,6 +39,7 @@ type statuses [nRoles]int
 // member of the seller that owns it when that is not the world's seller.
 type target struct {
 	seller, product, spec, user, token string
+	buyer, order, instance             string
 	application, certification         int64
 	owner                              *client
 }
@@ -57,6 +60,11 @@ type world struct {
 	ownerUser           string
 	// loginEmail is a buyer's, to log in with.
 	loginEmail string
+	// buyerUser is as[buyer]'s user id, buyerActor it as an actor.
+	buyerUser  string
+	buyerActor souk.Actor
+	// orders is the delivery engine purchases enqueue their calls on.
+	orders order.Enqueuer
 	// listed is a listed product of seller with specs basic and pro;
 	// neverListed one with only its draft application, draft.
 	listed, neverListed string
@@ -136,7 +144,7 @@ func (w *world) newApplication(state catalog.State) (string, int64) {
 // standing is the target of the routes that change nothing the next
 // request needs.
 func (w *world) standing() target {
-	return target{seller: w.seller, product: w.listed, spec: "basic", user: w.ownerUser, application: w.draft}
+	return target{seller: w.seller, product: w.listed, spec: "basic", user: w.ownerUser, buyer: w.buyerUser, application: w.draft}
 }
 
 // newWorld makes the standing fixtures: a user of every role, two
@@ -147,6 +155,7 @@ func newWorld(t *testing.T, db *store.DB, base string, set catalog.Settings) *wo
 	var b *account.User
 	w.as[buyer], b = newUser(t, db, base, souk.RoleBuyer, "")
 	w.loginEmail = b.Email
+	w.buyerUser, w.buyerActor = b.ID, b.Actor()
 	w.as[operator], _ = newUser(t, db, base, souk.RoleOperator, "")
 	w.seller, w.as[owner], w.ownerActor = w.newSeller(certifiedSeller)
 	w.ownerUser = w.ownerActor.UserID
@@ -195,6 +204,12 @@ func fill(t *testing.T, path string, x target) string {
 			v = x.user
 		case segs[i-1] == "tokens":
 			v = x.token
+		case segs[i-1] == "buyers":
+			v = x.buyer
+		case segs[i-1] == "orders":
+			v = x.order
+		case segs[i-1] == "instances":
+			v = x.instance
 		case segs[i-1] == "applications" && x.application != 0:
 			v = strconv.FormatInt(x.application, 10)
 		case segs[i-1] == "certifications" && x.certification != 0:
@@ -296,6 +311,32 @@ func TestAuthorisationMatrix(t *testing.T) {
 	join := func(*world, int) any { return joinBody() }
 	product := func(*world, int) any { return productBody("Matrix") }
 	reject := always(map[string]any{"reason": "Not enough."})
+	// funded tops the world's buyer up with n months of the listed basic
+	// spec.
+	funded := func(w *world, n int64) {
+		_, err := settle.TopUp(w.ctx, w.db, system, w.buyerUser, settle.M(n*9900, "CNY"))
+		w.must(err)
+	}
+	toBuy := func(w *world) target {
+		funded(w, 1)
+		return w.standing()
+	}
+	// bought is an order of the world's buyer for the listed basic spec,
+	// its instance active when active is set, with a month more paid for
+	// on the balance.
+	bought := func(active bool) func(w *world) target {
+		return func(w *world) target {
+			funded(w, 2)
+			o, err := order.Purchase(w.ctx, w.db, w.orders, w.buyerActor, order.PurchaseRequest{ProductID: w.listed, SpecCode: "basic"})
+			w.must(err)
+			x := w.standing()
+			x.order, x.instance = o.ID, o.Lines[0].InstanceID
+			if active {
+				activate(w.t, w.db, x.instance)
+			}
+			return x
+		}
+	}
 
 	// Each row's statuses are for: anonymous, buyer, owner, other seller,
 	// operator.
@@ -352,11 +393,22 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /api/v1/applications/{id}/reject":   {setup: application(catalog.Submitted), body: reject, want: statuses{401, 403, 403, 403, 204}},
 		"GET /api/v1/review/applications":         {want: statuses{401, 403, 403, 403, 200}},
 		"GET /api/v1/applications/{id}/reviews":   {want: statuses{401, 403, 200, 404, 200}},
+
+		// Orders: only buyers buy, renew and unsubscribe; a buyer's orders
+		// and instances are theirs and operators'; top-ups are operators'.
+		"POST /api/v1/orders":                     {setup: toBuy, body: func(w *world, _ int) any { return map[string]any{"productId": w.listed, "specCode": "basic"} }, want: statuses{401, 201, 403, 403, 403}},
+		"GET /api/v1/orders/{id}":                 {setup: bought(false), want: statuses{401, 200, 404, 404, 200}},
+		"GET /api/v1/instances/{id}":              {setup: bought(false), want: statuses{401, 200, 404, 404, 200}},
+		"POST /api/v1/instances/{id}/renew":       {setup: bought(true), body: always(map[string]any{"periods": 1}), want: statuses{401, 201, 403, 403, 403}},
+		"POST /api/v1/instances/{id}/unsubscribe": {setup: bought(true), want: statuses{401, 201, 403, 403, 403}},
+		"GET /api/v1/me/balance":                  {want: statuses{401, 200, 200, 200, 200}},
+		"POST /api/v1/buyers/{id}/top-up":         {body: always(map[string]any{"amount": 100, "currency": "CNY"}), want: statuses{401, 403, 403, 403, 200}},
 	}
 
 	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {
-		srv, base := newCatalogAPI(t, db)
+		srv, base, eng := newOrdersAPI(t, db)
 		w := newWorld(t, db, base, testSettings(t))
+		w.orders = eng
 
 		routes := api.Routes(srv)
 		seen := map[string]bool{}

@@ -120,5 +120,21 @@ func (s *Server) routes() []route {
 			Response: []applicationView{}, handle: s.pendingApplications},
 		{Method: "GET", Path: "/api/v1/applications/{id}/reviews", Tag: "applications", Summary: "An application's audit trail: its reviews and withdrawal (its seller's members, operators)", Auth: true,
 			Response: []reviewView{}, handle: s.applicationReviews},
+
+		// Orders, instances and balances.
+		{Method: "POST", Path: "/api/v1/orders", Tag: "orders", Summary: "Buy a spec, paid from my balance (buyer); an Idempotency-Key header makes a repeat with the same key answer 200 with the first order instead of buying again", Auth: true,
+			Request: purchaseRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.purchase},
+		{Method: "GET", Path: "/api/v1/orders/{id}", Tag: "orders", Summary: "An order and its lines (its buyer, operators)", Auth: true,
+			Response: orderView{}, handle: s.getOrder},
+		{Method: "GET", Path: "/api/v1/instances/{id}", Tag: "orders", Summary: "An instance (its buyer, operators)", Auth: true,
+			Response: instanceView{}, handle: s.getInstance},
+		{Method: "POST", Path: "/api/v1/instances/{id}/renew", Tag: "orders", Summary: "Renew an instance for more periods, paid from my balance: a RENEW order (its buyer); an Idempotency-Key header makes a repeat answer 200 with the first order", Auth: true,
+			Request: renewRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.renewInstance},
+		{Method: "POST", Path: "/api/v1/instances/{id}/unsubscribe", Tag: "orders", Summary: "Unsubscribe from an instance, refunding the unused part to my balance: an UNSUBSCRIBE order (its buyer); an Idempotency-Key header makes a repeat answer 200 with the first order", Auth: true,
+			Response: orderView{}, Status: http.StatusCreated, handle: s.unsubscribeInstance},
+		{Method: "GET", Path: "/api/v1/me/balance", Tag: "orders", Summary: "My balance, one amount per currency", Auth: true,
+			Response: []moneyView{}, handle: s.myBalance},
+		{Method: "POST", Path: "/api/v1/buyers/{id}/top-up", Tag: "orders", Summary: "Top up a buyer's balance; answers its new balance in that currency (operator)", Auth: true,
+			Request: topUpRequest{}, Response: moneyView{}, handle: s.topUp},
 	}
 }

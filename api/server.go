@@ -8,6 +8,7 @@ import (
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/store"
 )
 
@@ -21,6 +22,10 @@ type Config struct {
 	// Catalog are the catalogue's settings: its Keys are required to create
 	// products and rotate their access keys.
 	Catalog catalog.Settings
+	// Orders is the delivery engine (*delivery.Engine) that purchases,
+	// renewals and unsubscriptions enqueue their calls on; without it
+	// those routes answer 500.
+	Orders order.Enqueuer
 }
 
 // Server serves the JSON API.
@@ -29,6 +34,7 @@ type Server struct {
 	log    *slog.Logger
 	secure bool
 	cat    catalog.Settings
+	orders order.Enqueuer
 	mux    *http.ServeMux
 }
 
@@ -38,7 +44,7 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{db: cfg.DB, log: log, secure: cfg.SecureCookies, cat: cfg.Catalog, mux: http.NewServeMux()}
+	s := &Server{db: cfg.DB, log: log, secure: cfg.SecureCookies, cat: cfg.Catalog, orders: cfg.Orders, mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		h := rt.handle
 		if rt.Auth {

@@ -121,7 +121,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer sender.Stop()
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: *secure, Catalog: catalogSettings}).Handler())
+	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: *secure, Catalog: catalogSettings, Orders: engine}).Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL().PingContext(r.Context()); err != nil {

@@ -1,0 +1,222 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/souk-market/souk/order"
+	"github.com/souk-market/souk/settle"
+)
+
+// Orders and instances: buying a spec, renewing and unsubscribing an
+// instance, and buyers' balances. The order package decides who may do
+// what; these handlers only translate.
+
+// idempotencyHeader carries the key that makes a repeated purchase,
+// renewal or unsubscription return the first one's order.
+const idempotencyHeader = "Idempotency-Key"
+
+type purchaseRequest struct {
+	ProductID string `json:"productId"`
+	SpecCode  string `json:"specCode"`
+	// Quantity is the number of units of a spec sold by quantity.
+	Quantity int `json:"quantity,omitempty"`
+	// Periods is how many months or years of a PERIOD spec (0 means 1).
+	Periods int `json:"periods,omitempty"`
+}
+
+type renewRequest struct {
+	// Periods is how many more months or years (0 means 1).
+	Periods int `json:"periods,omitempty"`
+}
+
+type orderView struct {
+	ID string `json:"id"`
+	// Type is NEW, RENEW, UNSUBSCRIBE, …
+	Type    string `json:"type"`
+	BuyerID string `json:"buyerId"`
+	// State is paid, completed or failed.
+	State string `json:"state"`
+	// Amount is what the order took from the balance; for UNSUBSCRIBE, the
+	// refund.
+	Amount         moneyView       `json:"amount"`
+	IdempotencyKey string          `json:"idempotencyKey,omitempty"`
+	Reason         string          `json:"reason,omitempty"`
+	Lines          []orderLineView `json:"lines"`
+	CreatedAt      time.Time       `json:"createdAt"`
+	UpdatedAt      time.Time       `json:"updatedAt"`
+}
+
+type orderLineView struct {
+	ID         string    `json:"id"`
+	SellerID   string    `json:"sellerId"`
+	ProductID  string    `json:"productId"`
+	SpecCode   string    `json:"specCode"`
+	Quantity   int       `json:"quantity"`
+	Periods    int       `json:"periods"`
+	UnitPrice  moneyView `json:"unitPrice"`
+	Amount     moneyView `json:"amount"`
+	InstanceID string    `json:"instanceId,omitempty"`
+}
+
+type instanceView struct {
+	ID        string `json:"id"`
+	BuyerID   string `json:"buyerId"`
+	SellerID  string `json:"sellerId"`
+	ProductID string `json:"productId"`
+	SpecCode  string `json:"specCode"`
+	Quantity  int    `json:"quantity"`
+	// State is provisioning, active, frozen, released or failed.
+	State   string `json:"state"`
+	OrderID string `json:"orderId"`
+	// SellerInstanceID, FrontEndURL and AdminURL are the seller's, once it
+	// has provisioned the instance.
+	SellerInstanceID string     `json:"sellerInstanceId,omitempty"`
+	FrontEndURL      string     `json:"frontEndUrl,omitempty"`
+	AdminURL         string     `json:"adminUrl,omitempty"`
+	ExpiresAt        *time.Time `json:"expiresAt,omitempty"`
+	ActivatedAt      *time.Time `json:"activatedAt,omitempty"`
+	CreatedAt        time.Time  `json:"createdAt"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+}
+
+type topUpRequest struct {
+	// Amount is in minor units of Currency, positive.
+	Amount   int64  `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+func viewMoney(m settle.Money) moneyView { return moneyView{Amount: m.Amount, Currency: m.Currency} }
+
+func viewOrder(o order.Order) orderView {
+	v := orderView{ID: o.ID, Type: string(o.Type), BuyerID: o.BuyerID, State: string(o.State), Amount: viewMoney(o.Amount),
+		IdempotencyKey: o.IdempotencyKey, Reason: o.Reason, Lines: make([]orderLineView, len(o.Lines)),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	for i, l := range o.Lines {
+		v.Lines[i] = orderLineView{ID: l.ID, SellerID: l.SellerID, ProductID: l.ProductID, SpecCode: l.SpecCode,
+			Quantity: l.Quantity, Periods: l.Periods, UnitPrice: viewMoney(l.UnitPrice), Amount: viewMoney(l.Amount), InstanceID: l.InstanceID}
+	}
+	return v
+}
+
+func viewInstance(in order.Instance) instanceView {
+	return instanceView{ID: in.ID, BuyerID: in.BuyerID, SellerID: in.SellerID, ProductID: in.ProductID, SpecCode: in.SpecCode,
+		Quantity: in.Quantity, State: string(in.State), OrderID: in.OrderID, SellerInstanceID: in.SellerInstanceID,
+		FrontEndURL: in.FrontEndURL, AdminURL: in.AdminURL, ExpiresAt: timeOrNil(in.ExpiresAt), ActivatedAt: timeOrNil(in.ActivatedAt),
+		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
+}
+
+// enqueuer is the delivery engine the order routes enqueue calls on; a
+// server configured without one cannot place orders.
+func (s *Server) enqueuer() (order.Enqueuer, error) {
+	if s.orders == nil {
+		return nil, errors.New("api: no delivery engine configured (Config.Orders)")
+	}
+	return s.orders, nil
+}
+
+// writeOrder answers a placed order: 201, or 200 for the repeat of an
+// earlier request with the same idempotency key.
+func writeOrder(w http.ResponseWriter, o order.Order) error {
+	status := http.StatusCreated
+	if o.Repeated {
+		status = http.StatusOK
+	}
+	return writeJSON(w, status, viewOrder(o))
+}
+
+func (s *Server) purchase(w http.ResponseWriter, r *http.Request) error {
+	eng, err := s.enqueuer()
+	if err != nil {
+		return err
+	}
+	var req purchaseRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	o, err := order.Purchase(r.Context(), s.db, eng, actorOf(r), order.PurchaseRequest{ProductID: req.ProductID, SpecCode: req.SpecCode,
+		Quantity: req.Quantity, Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	return writeOrder(w, o)
+}
+
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
+	o, err := order.GetOrder(r.Context(), s.db, actorOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewOrder(o))
+}
+
+func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
+	in, err := order.GetInstance(r.Context(), s.db, actorOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, viewInstance(in))
+}
+
+func (s *Server) renewInstance(w http.ResponseWriter, r *http.Request) error {
+	eng, err := s.enqueuer()
+	if err != nil {
+		return err
+	}
+	var req renewRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	o, err := order.RenewInstance(r.Context(), s.db, eng, actorOf(r), order.RenewRequest{InstanceID: r.PathValue("id"),
+		Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	return writeOrder(w, o)
+}
+
+func (s *Server) unsubscribeInstance(w http.ResponseWriter, r *http.Request) error {
+	eng, err := s.enqueuer()
+	if err != nil {
+		return err
+	}
+	o, err := order.UnsubscribeInstance(r.Context(), s.db, eng, actorOf(r), order.UnsubscribeRequest{InstanceID: r.PathValue("id"),
+		IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	return writeOrder(w, o)
+}
+
+// myBalance answers the actor's buyer balance, one entry per currency it
+// was ever used in (none for a balance never topped up).
+func (s *Server) myBalance(w http.ResponseWriter, r *http.Request) error {
+	ms, err := settle.Balances(r.Context(), s.db, settle.BuyerBalance(actorOf(r).UserID))
+	if err != nil {
+		return err
+	}
+	out := make([]moneyView, len(ms))
+	for i, m := range ms {
+		out[i] = viewMoney(m)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// topUp credits a buyer's balance and answers its new balance in the
+// currency topped up.
+func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
+	var req topUpRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	buyerID := r.PathValue("id")
+	if _, err := settle.TopUp(r.Context(), s.db, actorOf(r), buyerID, settle.M(req.Amount, req.Currency)); err != nil {
+		return err
+	}
+	b, err := settle.Balance(r.Context(), s.db.SQL(), settle.BuyerBalance(buyerID), req.Currency)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, moneyView{Amount: b, Currency: req.Currency})
+}
