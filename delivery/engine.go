@@ -290,7 +290,10 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 // call waits.
 func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := e.db.SQL().QueryRowContext(ctx, `SELECT min(next_at) FROM delivery_calls WHERE state IN ('pending', 'retrying')`).Scan(&at)
+	err := e.db.SQL().QueryRowContext(ctx, `SELECT min(m) FROM (
+		SELECT (SELECT min(c.next_at) FROM delivery_calls c WHERE c.seller_id = s.seller_id AND c.state = 'pending') AS m FROM delivery_sellers s
+		UNION ALL
+		SELECT (SELECT min(c.next_at) FROM delivery_calls c WHERE c.seller_id = s.seller_id AND c.state = 'retrying') FROM delivery_sellers s) AS due`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, err
 	}
