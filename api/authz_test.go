@@ -401,6 +401,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"GET /api/v1/instances/{id}":              {setup: bought(false), want: statuses{401, 200, 404, 404, 200}},
 		"POST /api/v1/instances/{id}/renew":       {setup: bought(true), body: always(map[string]any{"periods": 1}), want: statuses{401, 201, 403, 403, 403}},
 		"POST /api/v1/instances/{id}/unsubscribe": {setup: bought(true), want: statuses{401, 201, 403, 403, 403}},
+		"GET /api/v1/my/orders":                   {want: statuses{401, 200, 403, 403, 403}},
+		"GET /api/v1/my/instances":                {want: statuses{401, 200, 403, 403, 403}},
 		"GET /api/v1/me/balance":                  {want: statuses{401, 200, 200, 200, 200}},
 		"POST /api/v1/buyers/{id}/top-up":         {body: always(map[string]any{"amount": 100, "currency": "CNY"}), want: statuses{401, 403, 403, 403, 200}},
 	}

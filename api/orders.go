@@ -3,8 +3,10 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/settle"
 )
@@ -219,4 +221,49 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, moneyView{Amount: b, Currency: req.Currency})
+}
+
+// page reads ?limit= and ?before=.
+func page(r *http.Request) (order.Page, error) {
+	p := order.Page{Before: r.URL.Query().Get("before")}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, souk.Errorf(souk.EINVALID, "limit: want a positive integer, not %q.", v)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+func (s *Server) myOrders(w http.ResponseWriter, r *http.Request) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	list, err := order.MyOrders(r.Context(), s.db, actorOf(r), p)
+	if err != nil {
+		return err
+	}
+	out := make([]orderView, len(list))
+	for i, o := range list {
+		out[i] = viewOrder(o)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) myInstances(w http.ResponseWriter, r *http.Request) error {
+	p, err := page(r)
+	if err != nil {
+		return err
+	}
+	list, err := order.MyInstances(r.Context(), s.db, actorOf(r), p)
+	if err != nil {
+		return err
+	}
+	out := make([]instanceView, len(list))
+	for i, in := range list {
+		out[i] = viewInstance(in)
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

@@ -104,6 +104,15 @@ func TestOrdersFlow(t *testing.T) {
 		if got := cny(t, ann); got != 20000-9900 {
 			t.Fatalf("balance after buying = %v, want %d", got, 20000-9900)
 		}
+		var mine []map[string]any
+		listJSON(t, ann, "/api/v1/my/orders", &mine)
+		if len(mine) != 1 || mine[0]["id"] != orderID {
+			t.Fatalf("GET /api/v1/my/orders = %v, want [%s]", mine, orderID)
+		}
+		listJSON(t, ann, "/api/v1/my/instances", &mine)
+		if len(mine) != 1 || mine[0]["id"] != instanceID {
+			t.Fatalf("GET /api/v1/my/instances = %v, want [%s]", mine, instanceID)
+		}
 
 		// The same key: the same order, no second debit.
 		st, again := keyed.do("POST", "/api/v1/orders", buy)
@@ -208,5 +217,23 @@ func TestOrderRoutesWithoutEngine(t *testing.T) {
 	}
 	if got := cny(t, w.as[buyer]); got != 9900 {
 		t.Fatalf("balance = %v, want 9900 untouched", got)
+	}
+}
+
+// listJSON GETs path as c and decodes the JSON array it answers into v.
+func listJSON(t *testing.T, c *client, path string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", c.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d, want 200", path, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
 	}
 }

@@ -124,6 +124,10 @@ func (s *Server) routes() []route {
 		// Orders, instances and balances.
 		{Method: "POST", Path: "/api/v1/orders", Tag: "orders", Summary: "Buy a spec, paid from my balance (buyer); an Idempotency-Key header makes a repeat with the same key answer 200 with the first order instead of buying again", Auth: true,
 			Request: purchaseRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.purchase},
+		{Method: "GET", Path: "/api/v1/my/orders", Tag: "orders", Summary: "My orders, newest first (buyer)", Auth: true,
+			Query: pageQuery, Response: []orderView{}, handle: s.myOrders},
+		{Method: "GET", Path: "/api/v1/my/instances", Tag: "orders", Summary: "My instances, newest first (buyer)", Auth: true,
+			Query: pageQuery, Response: []instanceView{}, handle: s.myInstances},
 		{Method: "GET", Path: "/api/v1/orders/{id}", Tag: "orders", Summary: "An order and its lines (its buyer, operators)", Auth: true,
 			Response: orderView{}, handle: s.getOrder},
 		{Method: "GET", Path: "/api/v1/instances/{id}", Tag: "orders", Summary: "An instance (its buyer, operators)", Auth: true,
@@ -138,3 +142,6 @@ func (s *Server) routes() []route {
 			Request: topUpRequest{}, Response: moneyView{}, handle: s.topUp},
 	}
 }
+
+// pageQuery describes the paging parameters of lists.
+var pageQuery = []string{"limit: page size, at most 200 (50 by default)", "before: the last id of the previous page"}
