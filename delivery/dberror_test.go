@@ -99,12 +99,12 @@ func attemptRows(t *testing.T, db *store.DB, id int64) int {
 	return n
 }
 
-// receivedFor counts the deliveries of the call with businessId b-<key>.
+// receivedFor counts the deliveries of the call with orderLineId ol-<key>.
 func receivedFor(t *testing.T, s *sink, k string) int {
 	t.Helper()
 	n := 0
-	for _, id := range businessIDs(t, s) {
-		if id == "b-"+k {
+	for _, id := range lineIDs(t, s) {
+		if id == "ol-"+k {
 			n++
 		}
 	}
@@ -319,11 +319,11 @@ func TestDBHookErrorInARunningEngine(t *testing.T) {
 			t.Fatalf("hook failed %d times, want at least 2", h.ran.Load())
 		}
 		seen := map[string]int{}
-		for _, id := range businessIDs(t, s) {
+		for _, id := range lineIDs(t, s) {
 			seen[id]++
 		}
 		for i, id := range ids {
-			got := seen[fmt.Sprintf("b-run-%d", i)]
+			got := seen[fmt.Sprintf("ol-run-%d", i)]
 			switch {
 			case id == bad && got < 2:
 				t.Errorf("call %d with the failing hook delivered %d times, want it sent again after its lease", id, got)
@@ -339,7 +339,7 @@ func TestDBHookErrorInARunningEngine(t *testing.T) {
 	})
 }
 
-// slowCountingSink counts deliveries per businessId and answers after a
+// slowCountingSink counts deliveries per orderId and answers after a
 // delay, so that calls are in flight when the database goes away.
 type slowCountingSink struct {
 	srv   *httptest.Server
@@ -356,7 +356,7 @@ func newSlowCountingSink(t *testing.T, delay time.Duration) *slowCountingSink {
 		body, _ := io.ReadAll(r.Body)
 		json.Unmarshal(body, &req)
 		s.mu.Lock()
-		s.seen[req.BusinessID]++
+		s.seen[req.OrderID]++
 		s.total++
 		s.mu.Unlock()
 		time.Sleep(s.delay)

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -312,5 +313,24 @@ func (e *Engine) send(ctx context.Context, c *Call) result {
 	if c.PollID != "" {
 		return result{call: c, started: started, outcome: e.client.Send(ctx, t, &protocol.QueryInstanceRequest{InstanceID: c.PollID})}
 	}
-	return result{call: c, started: started, outcome: e.client.SendBody(ctx, t, c.Activity, c.Body)}
+	return result{call: c, started: started, outcome: e.client.SendBody(ctx, t, c.Activity, e.attemptBody(c))}
+}
+
+// attemptBody is the body one attempt sends: the call's own, except that a
+// newInstance carries a businessId that is new on every call (§3) — the
+// seller tells attempts apart by it, and recognises the purchase by
+// orderId+orderLineId, which never change.
+func (e *Engine) attemptBody(c *Call) []byte {
+	if c.Activity != protocol.NewInstance {
+		return c.Body
+	}
+	var req protocol.NewInstanceRequest
+	if err := json.Unmarshal(c.Body, &req); err != nil {
+		return c.Body
+	}
+	req.BusinessID = e.client.Profile.NewNonce()
+	if b, err := protocol.Encode(&req); err == nil {
+		return b
+	}
+	return c.Body
 }

@@ -422,7 +422,7 @@ func TestEngineDeliversEverythingInBackground(t *testing.T) {
 			err := db.Tx(ctx, func(tx *store.Tx) error {
 				c := newInstanceCall(fmt.Sprintf("k%d", i%50)) // 50 keys, 6 calls each, in order
 				c.SellerID = fmt.Sprintf("seller-%d", i%3)
-				c.Request.(*protocol.NewInstanceRequest).BusinessID = fmt.Sprint(i)
+				c.Request.(*protocol.NewInstanceRequest).OrderLineID = fmt.Sprint(i)
 				_, err := e.Enqueue(ctx, tx, c)
 				return err
 			})
@@ -439,13 +439,13 @@ func TestEngineDeliversEverythingInBackground(t *testing.T) {
 		if len(got) != n {
 			t.Fatalf("seller received %d calls, want %d", len(got), n)
 		}
-		// Per key, business ids arrive in enqueue order.
+		// Per key, calls (numbered by orderLineId) arrive in enqueue order.
 		last := map[string]int{}
 		for _, r := range got {
 			var req protocol.NewInstanceRequest
 			json.Unmarshal([]byte(r.Body), &req)
 			var b int
-			fmt.Sscan(req.BusinessID, &b)
+			fmt.Sscan(req.OrderLineID, &b)
 			if prev, ok := last[req.OrderID]; ok && b < prev {
 				t.Fatalf("key %s: call %d arrived after %d", req.OrderID, b, prev)
 			}
@@ -499,4 +499,33 @@ func metricsAttempts(t *testing.T, reg *prometheus.Registry, seller string) prom
 		}
 	}
 	return c
+}
+
+// Every newInstance attempt carries a new businessId (§3); orderId and
+// orderLineId, by which the seller recognises the purchase, stay the same.
+func TestNewInstanceAttemptsCarryNewBusinessIDs(t *testing.T) {
+	clock := souk.NewFakeClock(t0)
+	storetest.Each(t, clock, func(t *testing.T, db *store.DB) {
+		clock.Set(t0)
+		s := newSink(t, clock)
+		s.setAnswer(func(protocol.Activity, []byte) string { return `{"resultCode":"000005","resultMsg":"down"}` })
+		e := newEngine(t, db, s, &hookLog{})
+		enqueue(t, db, newInstanceCall("biz"))
+		e.RunDue(context.Background())
+		clock.Advance(10 * time.Second)
+		e.RunDue(context.Background())
+		got := s.got()
+		if len(got) != 2 {
+			t.Fatalf("seller received %d attempts, want 2", len(got))
+		}
+		var a, b protocol.NewInstanceRequest
+		json.Unmarshal([]byte(got[0].Body), &a)
+		json.Unmarshal([]byte(got[1].Body), &b)
+		if a.BusinessID == "" || a.BusinessID == b.BusinessID || a.BusinessID == "b-biz" {
+			t.Fatalf("businessIds %q and %q, want two new ones", a.BusinessID, b.BusinessID)
+		}
+		if a.OrderID != "o-biz" || b.OrderID != "o-biz" || a.OrderLineID != b.OrderLineID {
+			t.Fatalf("attempts changed the order: %+v then %+v", a, b)
+		}
+	})
 }

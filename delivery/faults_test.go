@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -318,8 +319,15 @@ func TestFaultySellerIsARecordedFailedAttemptThenSucceeds(t *testing.T) {
 				if !strings.HasPrefix(string(a.Response), tc.respPrefix) {
 					t.Errorf("recorded response = %.80q, want it to start with %q", a.Response, tc.respPrefix)
 				}
-				if string(a.Request) != body {
-					t.Errorf("recorded request = %q, want %q", a.Request, body)
+				// The recorded request is what was sent: the stored body
+				// with this attempt's own businessId.
+				var sent, stored protocol.NewInstanceRequest
+				if err := json.Unmarshal(a.Request, &sent); err != nil {
+					t.Errorf("recorded request %q: %v", a.Request, err)
+				}
+				json.Unmarshal([]byte(body), &stored)
+				if sent.OrderID != stored.OrderID || sent.OrderLineID != stored.OrderLineID || len(sent.BusinessID) != 32 {
+					t.Errorf("recorded request = %q, want %q with a fresh 32-character businessId", a.Request, body)
 				}
 				if !strings.HasPrefix(a.URL, url) {
 					t.Errorf("recorded URL = %q, want it under %s", a.URL, url)

@@ -44,9 +44,10 @@ func stopWithin(t *testing.T, e *delivery.Engine, limit time.Duration) time.Dura
 	}
 }
 
-// businessIDs returns the businessId of every newInstance the sink
-// received, in arrival order.
-func businessIDs(t *testing.T, s *sink) []string {
+// lineIDs returns the orderLineId of every newInstance the sink received,
+// in arrival order: the call's own identity (its businessId is new on
+// every attempt).
+func lineIDs(t *testing.T, s *sink) []string {
 	t.Helper()
 	var ids []string
 	for _, r := range s.got() {
@@ -54,7 +55,7 @@ func businessIDs(t *testing.T, s *sink) []string {
 		if err := json.Unmarshal([]byte(r.Body), &req); err != nil {
 			t.Fatalf("sink received %q: %v", r.Body, err)
 		}
-		ids = append(ids, req.BusinessID)
+		ids = append(ids, req.OrderLineID)
 	}
 	return ids
 }
@@ -211,7 +212,7 @@ func TestLifecycleStartStopStress(t *testing.T) {
 				err := db.Tx(ctx, func(tx *store.Tx) error {
 					c := newInstanceCall(fmt.Sprintf("k%d", i%keys))
 					c.SellerID = fmt.Sprintf("seller-%d", i%4)
-					c.Request.(*protocol.NewInstanceRequest).BusinessID = fmt.Sprint(i)
+					c.Request.(*protocol.NewInstanceRequest).OrderLineID = fmt.Sprint(i)
 					_, err := delivery.Enqueue(ctx, tx, c)
 					return err
 				})
@@ -258,7 +259,7 @@ func TestLifecycleStartStopStress(t *testing.T) {
 		stopWithin(t, final, 10*time.Second)
 		t.Logf("%d of %d calls delivered during the %d start/stop cycles (%v, slowest Stop %v)", delivered, calls, cycles, cyclesTook, slowestStop)
 
-		ids := businessIDs(t, s)
+		ids := lineIDs(t, s)
 		seen := map[string]int{}
 		for _, id := range ids {
 			seen[id]++
@@ -386,7 +387,7 @@ func TestLifecycleGracefulShutdownWaitsForCallsInFlight(t *testing.T) {
 		}
 		waitFor(t, "every call to succeed", 15*time.Second, func() bool { return countState(t, db, delivery.Succeeded) == calls })
 		stopWithin(t, next, 10*time.Second)
-		if got := businessIDs(t, s); len(got) != calls {
+		if got := lineIDs(t, s); len(got) != calls {
 			t.Fatalf("sink received %d deliveries, want %d", len(got), calls)
 		}
 	})

@@ -62,7 +62,7 @@ func runChildEngine() int {
 }
 
 // countingSink is a seller endpoint that counts every delivery of every
-// call by the call's businessId.
+// call by the call's orderId (its businessId is new on every attempt).
 type countingSink struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
@@ -77,11 +77,11 @@ func newCountingSink(t *testing.T) *countingSink {
 		body, _ := io.ReadAll(r.Body)
 		json.Unmarshal(body, &req)
 		s.mu.Lock()
-		s.seen[req.BusinessID]++
+		s.seen[req.OrderID]++
 		s.total++
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"resultCode":"000000","resultMsg":"ok","instanceId":"i-%s","appInfo":{"frontEndUrl":"https://x/%s"}}`, req.BusinessID, req.BusinessID)
+		fmt.Fprintf(w, `{"resultCode":"000000","resultMsg":"ok","instanceId":"i-%s","appInfo":{"frontEndUrl":"https://x/%s"}}`, req.OrderID, req.OrderID)
 	}))
 	t.Cleanup(s.srv.Close)
 	return s
