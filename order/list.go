@@ -64,11 +64,8 @@ func MyInstances(ctx context.Context, db *store.DB, by souk.Actor, p Page) ([]In
 // myPage returns the ids of a page of by's rows of table (orders or
 // order_instances: both have buyer_id and created_at, indexed together).
 func myPage(ctx context.Context, db *store.DB, by souk.Actor, table string, p Page) ([]string, error) {
-	if by.UserID == "" {
-		return nil, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to see your orders.")
-	}
-	if by.Role != souk.RoleBuyer {
-		return nil, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts have orders and instances.")
+	if err := requireBuyer(by, "list orders and instances"); err != nil {
+		return nil, err
 	}
 	after := int64(1<<62 - 1)
 	afterID := "\U0010FFFF"

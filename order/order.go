@@ -143,11 +143,8 @@ const MaxIdempotencyKey = 255
 // (quantity, periods, a licence product), ECONFLICT (a delisted spec, a
 // purchase limit, "Insufficient balance: …").
 func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req PurchaseRequest) (Order, error) {
-	if by.UserID == "" {
-		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to buy.")
-	}
-	if by.Role != souk.RoleBuyer {
-		return Order{}, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can buy.")
+	if err := requireBuyer(by, "buy"); err != nil {
+		return Order{}, err
 	}
 	req.ProductID, req.SpecCode = strings.TrimSpace(req.ProductID), strings.TrimSpace(req.SpecCode)
 	switch {
@@ -390,3 +387,15 @@ func newID(prefix string, now time.Time) string {
 }
 
 func isNotFound(err error) bool { return souk.ErrorCode(err) == souk.ENOTFOUND }
+
+// requireBuyer is the rule that only a signed-in buyer account may do what
+// verb says (buy, renew, unsubscribe, list its orders).
+func requireBuyer(by souk.Actor, verb string) error {
+	if by.UserID == "" {
+		return souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to %s.", verb)
+	}
+	if by.Role != souk.RoleBuyer {
+		return souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can %s.", verb)
+	}
+	return nil
+}

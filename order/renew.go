@@ -38,11 +38,8 @@ type RenewRequest struct {
 // still provisioning, failed or released; a delisted spec; insufficient
 // balance), EINVALID (periods; a spec not sold by period).
 func RenewInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req RenewRequest) (Order, error) {
-	if by.UserID == "" {
-		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to renew.")
-	}
-	if by.Role != souk.RoleBuyer {
-		return Order{}, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can renew.")
+	if err := requireBuyer(by, "renew"); err != nil {
+		return Order{}, err
 	}
 	req.InstanceID = strings.TrimSpace(req.InstanceID)
 	switch {

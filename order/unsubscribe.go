@@ -33,11 +33,8 @@ type UnsubscribeRequest struct {
 // Errors: ENOTFOUND (not the buyer's instance), ECONFLICT (an instance
 // still provisioning, failed or already released).
 func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req UnsubscribeRequest) (Order, error) {
-	if by.UserID == "" {
-		return Order{}, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to unsubscribe.")
-	}
-	if by.Role != souk.RoleBuyer {
-		return Order{}, souk.Errorf(souk.EUNAUTHORIZED, "Only buyer accounts can unsubscribe.")
+	if err := requireBuyer(by, "unsubscribe"); err != nil {
+		return Order{}, err
 	}
 	req.InstanceID = strings.TrimSpace(req.InstanceID)
 	switch {
