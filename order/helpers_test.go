@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/order"
@@ -129,7 +130,11 @@ func newEnv(t *testing.T, db *store.DB, clock *souk.FakeClock, opts sellerOpts) 
 // buyer returns a new buyer with balance topped up (none if zero).
 func (e *env) buyer(t *testing.T, balance int64) souk.Actor {
 	t.Helper()
-	b := souk.Actor{UserID: fmt.Sprintf("buyer-%d", next()), Role: souk.RoleBuyer}
+	u, err := account.Register(ctx, e.db, account.Registration{Email: fmt.Sprintf("buyer-%d@example.com", next()), Name: "Buyer", Password: "a long buyer password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := u.Actor()
 	if balance > 0 {
 		mustValue[int64](t)(settle.TopUp(ctx, e.db, operator, b.UserID, settle.M(balance, "CNY")))
 	}
@@ -230,4 +235,9 @@ func wantCode(t *testing.T, what string, err error, want string) {
 	if got := souk.ErrorCode(err); got != want {
 		t.Fatalf("%s = %v, want code %q", what, err, want)
 	}
+}
+
+func TestMain(m *testing.M) {
+	account.Params = account.TestParams // hash in microseconds
+	m.Run()
 }

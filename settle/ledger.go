@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/store"
 )
 
@@ -271,8 +272,17 @@ func TopUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m M
 	if !ValidCurrency(m.Currency) {
 		return 0, souk.Errorf(souk.EINVALID, "currency: %q is not an ISO 4217 code.", m.Currency)
 	}
+	// Money goes only to an account somebody owns: a mistyped id would
+	// otherwise strand it.
+	u, err := account.GetUser(ctx, db, by, buyerID)
+	if err != nil {
+		return 0, err
+	}
+	if u.Role != souk.RoleBuyer {
+		return 0, souk.Errorf(souk.EINVALID, "buyerId: %s is a %s account, not a buyer.", buyerID, u.Role)
+	}
 	var id int64
-	err := db.Tx(ctx, func(tx *store.Tx) error {
+	err = db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		id, err = Post(ctx, tx, Transaction{
 			Memo:    fmt.Sprintf("Top-up of %s for buyer %s", m, buyerID),

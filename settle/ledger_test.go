@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 	"github.com/souk-market/souk/store/storetest"
@@ -51,16 +52,32 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	}
 }
 
+// newBuyer opens a buyer account: top-ups go only to accounts that exist.
+func newBuyer(t *testing.T, db *store.DB, email string) string {
+	t.Helper()
+	u, err := account.Register(ctx, db, account.Registration{Email: email, Name: "Buyer", Password: "a long buyer password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.ID
+}
+
+func TestMain(m *testing.M) {
+	account.Params = account.TestParams // hash in microseconds
+	m.Run()
+}
+
 func TestTopUpAndBalances(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
-		buyer := settle.BuyerBalance("b1")
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(10000, "CNY")); err != nil {
+		b1 := newBuyer(t, db, "b1@example.com")
+		buyer := settle.BuyerBalance(b1)
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(10000, "CNY")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(550, "CNY")); err != nil {
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(550, "CNY")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(700, "USD")); err != nil {
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(700, "USD")); err != nil {
 			t.Fatal(err)
 		}
 		if b := balance(t, db, buyer, "CNY"); b != 10550 {
@@ -96,6 +113,14 @@ func TestTopUpIsForOperatorsAndPositiveAmounts(t *testing.T) {
 		}
 		_, err = settle.TopUp(ctx, db, operator, "", settle.M(5, "CNY"))
 		wantCode(t, "TopUp(no buyer)", err, souk.EINVALID)
+		_, err = settle.TopUp(ctx, db, operator, "usr_nobody", settle.M(5, "CNY"))
+		wantCode(t, "TopUp(no such account)", err, souk.ENOTFOUND)
+		seller, err := account.CreateUser(ctx, db, operator, account.Registration{Email: "s@example.com", Name: "S", Password: "a long seller password", Role: souk.RoleSeller, SellerID: "s-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = settle.TopUp(ctx, db, operator, seller.ID, settle.M(5, "CNY"))
+		wantCode(t, "TopUp(a seller's account)", err, souk.EINVALID)
 		if b := balance(t, db, settle.BuyerBalance("b1"), "CNY"); b != 0 {
 			t.Fatalf("balance after refused top-ups = %d", b)
 		}
@@ -128,8 +153,9 @@ func TestPostRefusesUnbalancedAndMalformed(t *testing.T) {
 
 func TestBuyerBalanceNeverNegative(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
-		buyer := settle.BuyerBalance("b1")
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(5000, "CNY")); err != nil {
+		b1 := newBuyer(t, db, "b1@example.com")
+		buyer := settle.BuyerBalance(b1)
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(5000, "CNY")); err != nil {
 			t.Fatal(err)
 		}
 		err := post(db, settle.Transaction{Memo: "buy", Ref: "order:1", Entries: settle.Move(buyer, settle.PlatformClearing, settle.M(9900, "CNY"))})
@@ -164,8 +190,9 @@ func TestBuyerBalanceNeverNegative(t *testing.T) {
 // Concurrent purchases never spend the same money twice.
 func TestConcurrentDebitsNeverOverspend(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
-		buyer := settle.BuyerBalance("b1")
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(1000, "CNY")); err != nil {
+		b1 := newBuyer(t, db, "b1@example.com")
+		buyer := settle.BuyerBalance(b1)
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(1000, "CNY")); err != nil {
 			t.Fatal(err)
 		}
 		var wg sync.WaitGroup
@@ -201,26 +228,27 @@ func TestConcurrentDebitsNeverOverspend(t *testing.T) {
 
 func TestCheckInvariantFindsTampering(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
-		if _, err := settle.TopUp(ctx, db, operator, "b1", settle.M(1000, "CNY")); err != nil {
+		b1 := newBuyer(t, db, "b1@example.com")
+		if _, err := settle.TopUp(ctx, db, operator, b1, settle.M(1000, "CNY")); err != nil {
 			t.Fatal(err)
 		}
 		if err := settle.CheckInvariant(ctx, db); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.SQL().Exec(`UPDATE ledger_balances SET balance = balance + 1 WHERE account = $1`, settle.BuyerBalance("b1")); err != nil {
+		if _, err := db.SQL().Exec(`UPDATE ledger_balances SET balance = balance + 1 WHERE account = $1`, settle.BuyerBalance(b1)); err != nil {
 			t.Fatal(err)
 		}
 		if err := settle.CheckInvariant(ctx, db); err == nil {
 			t.Fatal("CheckInvariant() = nil after a balance was changed behind the ledger's back")
 		}
-		db.SQL().Exec(`UPDATE ledger_balances SET balance = balance - 1 WHERE account = $1`, settle.BuyerBalance("b1"))
-		if _, err := db.SQL().Exec(`UPDATE ledger_entries SET amount = amount + 1 WHERE account = $1`, settle.BuyerBalance("b1")); err != nil {
+		db.SQL().Exec(`UPDATE ledger_balances SET balance = balance - 1 WHERE account = $1`, settle.BuyerBalance(b1))
+		if _, err := db.SQL().Exec(`UPDATE ledger_entries SET amount = amount + 1 WHERE account = $1`, settle.BuyerBalance(b1)); err != nil {
 			t.Fatal(err)
 		}
 		if err := settle.CheckInvariant(ctx, db); err == nil || !strings.Contains(err.Error(), "unbalanced") {
 			t.Fatalf("CheckInvariant() = %v after an entry was changed, want unbalanced", err)
 		}
-		db.SQL().Exec(`UPDATE ledger_entries SET amount = amount - 1 WHERE account = $1`, settle.BuyerBalance("b1"))
+		db.SQL().Exec(`UPDATE ledger_entries SET amount = amount - 1 WHERE account = $1`, settle.BuyerBalance(b1))
 	})
 }
 
