@@ -1,13 +1,13 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/order"
 )
 
 // Products: creation, the public catalogue, a seller's own products,
@@ -292,23 +292,12 @@ type purchasableView struct {
 	Allowed bool `json:"allowed"`
 }
 
-// noHistory is the purchase history until orders exist: nobody has bought
-// anything, so no purchase limit is reached yet.
-type noHistory struct{}
-
-func (noHistory) Purchases(context.Context, string, string, string) (int, int, error) {
-	return 0, 0, nil
-}
-func (noHistory) ActiveUntil(context.Context, string, string, string) (time.Time, error) {
-	return time.Time{}, nil
-}
-
 // purchasable asks the catalogue's sales controls whether the buyer may buy
 // the spec now: ?quantity= units, for a spec with a linear quantity, and
 // ?trial=true for a trial.
 func (s *Server) purchasable(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	check := catalog.PurchaseCheck{History: noHistory{}}
+	check := catalog.PurchaseCheck{History: order.HistoryOf(s.db)}
 	if v := q.Get("quantity"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -339,7 +328,7 @@ type offerView struct {
 }
 
 func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
-	list, err := catalog.Offers(r.Context(), s.db, actorOf(r), r.PathValue("id"), noHistory{})
+	list, err := catalog.Offers(r.Context(), s.db, actorOf(r), r.PathValue("id"), order.HistoryOf(s.db))
 	if err != nil {
 		return err
 	}
