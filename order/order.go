@@ -159,10 +159,8 @@ func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, re
 	case len(req.IdempotencyKey) > MaxIdempotencyKey:
 		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
 	}
-	if req.IdempotencyKey != "" {
-		if o, found, err := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err != nil || found {
-			return o, err
-		}
+	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
+		return o, err
 	}
 	// The listed product, read before the transaction (the catalogue reads
 	// only outside one); CheckPurchaseTx below re-checks it inside.
@@ -178,18 +176,7 @@ func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, re
 	}
 
 	var orderID string
-	var repeated bool
-	err = db.Tx(ctx, func(tx *store.Tx) error {
-		if req.IdempotencyKey != "" {
-			o, found, err := byKey(ctx, tx, by.UserID, req.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if found {
-				orderID, repeated = o.ID, true
-				return nil
-			}
-		}
+	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
 		if err := catalog.CheckPurchaseTx(ctx, tx, by, req.ProductID, req.SpecCode, catalog.PurchaseCheck{
 			Quantity: req.Quantity, History: History(tx, tx.Now)}); err != nil {
 			return err
@@ -206,19 +193,6 @@ func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, re
 		orderID, err2 = placeNew(ctx, tx, eng, by.UserID, v.SellerID, req, q)
 		return err2
 	})
-	if err != nil {
-		if req.IdempotencyKey != "" {
-			// A concurrent request with the same key won the race: the
-			// unique index refused this one; answer with its order.
-			if o, found, err2 := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err2 == nil && found {
-				return o, nil
-			}
-		}
-		return Order{}, err
-	}
-	o, err := loadOrder(ctx, db.SQL(), orderID)
-	o.Repeated = repeated
-	return o, err
 }
 
 // placeNew writes a NEW order whose price q was quoted, and enqueues its

@@ -43,27 +43,14 @@ func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by sou
 	case len(req.IdempotencyKey) > MaxIdempotencyKey:
 		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
 	}
-	if req.IdempotencyKey != "" {
-		if o, found, err := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err != nil || found {
-			return o, err
-		}
+	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
+		return o, err
 	}
 	if _, err := GetInstance(ctx, db, by, req.InstanceID); err != nil {
 		return Order{}, err
 	}
 	var orderID string
-	var repeated bool
-	err := db.Tx(ctx, func(tx *store.Tx) error {
-		if req.IdempotencyKey != "" {
-			o, found, err := byKey(ctx, tx, by.UserID, req.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if found {
-				orderID, repeated = o.ID, true
-				return nil
-			}
-		}
+	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
 		in, err := loadInstance(ctx, tx, req.InstanceID)
 		if err != nil {
 			return err
@@ -122,17 +109,6 @@ func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by sou
 		})
 		return err
 	})
-	if err != nil {
-		if req.IdempotencyKey != "" {
-			if o, found, err2 := byKey(ctx, db.SQL(), by.UserID, req.IdempotencyKey); err2 == nil && found {
-				return o, nil
-			}
-		}
-		return Order{}, err
-	}
-	o, err := loadOrder(ctx, db.SQL(), orderID)
-	o.Repeated = repeated
-	return o, err
 }
 
 // unusedPart is the refund rule (doc.go): for every paid line of instance
