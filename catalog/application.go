@@ -158,17 +158,8 @@ func ModifyProduct(ctx context.Context, db *store.DB, by souk.Actor, productID s
 	}
 	var id int64
 	err := db.Tx(ctx, func(tx *store.Tx) error {
-		v, err := ownProduct(ctx, tx, by, productID)
+		v, err := listedForChange(ctx, tx, by, productID, "Product %s is not listed yet; revise its latest application from My applications.")
 		if err != nil {
-			return err
-		}
-		if err := draftSeller(ctx, tx, by); err != nil {
-			return err
-		}
-		if v.Listed == nil {
-			return souk.Errorf(souk.ECONFLICT, "Product %s is not listed yet; revise its latest application from My applications.", productID)
-		}
-		if err := noOpenApplication(ctx, tx, productID); err != nil {
 			return err
 		}
 		id, err = insertApplication(ctx, tx, Application{
@@ -194,21 +185,12 @@ func DelistSpec(ctx context.Context, db *store.DB, by souk.Actor, productID, spe
 	}
 	var id int64
 	err := db.Tx(ctx, func(tx *store.Tx) error {
-		v, err := ownProduct(ctx, tx, by, productID)
+		v, err := listedForChange(ctx, tx, by, productID, "Product %s is not listed; only a listed spec can be delisted.")
 		if err != nil {
 			return err
-		}
-		if err := draftSeller(ctx, tx, by); err != nil {
-			return err
-		}
-		if v.Listed == nil {
-			return souk.Errorf(souk.ECONFLICT, "Product %s is not listed; only a listed spec can be delisted.", productID)
 		}
 		snapshot, err := withoutSpec(v, specCode)
 		if err != nil {
-			return err
-		}
-		if err := noOpenApplication(ctx, tx, productID); err != nil {
 			return err
 		}
 		id, err = insertApplication(ctx, tx, Application{
@@ -218,6 +200,27 @@ func DelistSpec(ctx context.Context, db *store.DB, by souk.Actor, productID, spe
 		return err
 	})
 	return id, err
+}
+
+// listedForChange returns by's listed product productID, ready for a
+// change application (modify or delist): by's seller may prepare drafts,
+// the product is listed (else ECONFLICT with notListed, formatted with the
+// id), and no other application of it is open.
+func listedForChange(ctx context.Context, tx *store.Tx, by souk.Actor, productID, notListed string) (ProductView, error) {
+	v, err := ownProduct(ctx, tx, by, productID)
+	if err != nil {
+		return ProductView{}, err
+	}
+	if err := draftSeller(ctx, tx, by); err != nil {
+		return ProductView{}, err
+	}
+	if v.Listed == nil {
+		return ProductView{}, souk.Errorf(souk.ECONFLICT, notListed, productID)
+	}
+	if err := noOpenApplication(ctx, tx, productID); err != nil {
+		return ProductView{}, err
+	}
+	return v, nil
 }
 
 // withoutSpec returns the listed version of v without spec code: what a
