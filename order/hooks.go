@@ -22,7 +22,11 @@ import (
 //     (platform:clearing → the buyer's balance), and, if the seller had
 //     accepted the instance (000004) without ever finishing it, a
 //     releaseInstance enqueued so that it is not left behind.
-//   - refreshInstance succeeded → its renewal order completed.
+//   - refreshInstance succeeded → its renewal (or trial conversion) order
+//     completed.
+//   - changeInstanceCheck succeeded → upgradeInstance enqueued;
+//     upgradeInstance succeeded → the change applied (change.go); either
+//     exhausted → the change refused and refunded.
 //
 // Calls of other activities, or of keys that are not instances of this
 // package, are left alone. Both hooks act only on an instance still
@@ -32,12 +36,31 @@ func Hooks() delivery.Hooks {
 }
 
 func succeeded(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.Outcome) error {
-	if c.Activity == protocol.RefreshInstance {
+	switch c.Activity {
+	case protocol.NewInstance:
+		return provisioned(ctx, tx, c, o)
+	case protocol.RefreshInstance:
 		return refreshed(ctx, tx, c)
+	case protocol.ChangeInstanceCheck:
+		return changeChecked(ctx, tx, c)
+	case protocol.UpgradeInstance:
+		return changeDone(ctx, tx, c)
 	}
-	if c.Activity != protocol.NewInstance {
-		return nil
+	return nil
+}
+
+func exhausted(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
+	switch c.Activity {
+	case protocol.NewInstance:
+		return notProvisioned(ctx, tx, c)
+	case protocol.ChangeInstanceCheck, protocol.UpgradeInstance:
+		return changeRefused(ctx, tx, c)
 	}
+	return nil
+}
+
+// provisioned activates the instance whose newInstance call c succeeded.
+func provisioned(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.Outcome) error {
 	in, ok, err := provisioning(ctx, tx, c.Key)
 	if err != nil || !ok {
 		return err
@@ -75,10 +98,8 @@ func succeeded(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.
 	return err
 }
 
-func exhausted(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
-	if c.Activity != protocol.NewInstance {
-		return nil
-	}
+// notProvisioned fails the instance whose newInstance call c gave up.
+func notProvisioned(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 	in, ok, err := provisioning(ctx, tx, c.Key)
 	if err != nil || !ok {
 		return err
@@ -94,12 +115,8 @@ func exhausted(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 	if c.PollID != "" {
 		// The seller accepted the instance but never finished it: release
 		// it, so the seller does not keep what nobody paid for.
-		if _, err := delivery.Enqueue(ctx, tx, delivery.NewCall{
-			SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
-			Request: &protocol.ReleaseInstanceRequest{InstanceID: c.PollID},
-		}); err != nil {
-			return err
-		}
+		in.SellerInstanceID = c.PollID
+		return tellRelease(ctx, tx, engineless{}, in, "", "")
 	}
 	return nil
 }
@@ -122,20 +139,12 @@ func failAndRefund(ctx context.Context, tx *store.Tx, in Instance, reason string
 	if state == Failed {
 		return nil
 	}
-	var refund any
 	if amount > 0 {
-		id, err := settle.Post(ctx, tx, settle.Transaction{
-			Memo:    fmt.Sprintf("Refund of order %s: not delivered", in.OrderID),
-			Ref:     "order:" + in.OrderID + ":refund",
-			Entries: settle.Move(settle.PlatformClearing, settle.BuyerBalance(buyerID), settle.M(amount, currency)),
-		})
-		if err != nil {
+		if err := refundOrder(ctx, tx, in.OrderID, buyerID, settle.M(amount, currency), "not delivered"); err != nil {
 			return err
 		}
-		refund = id
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, reason = $2, refund_tx = $3, updated_at = $4 WHERE id = $5`,
-		string(Failed), reason, refund, now, in.OrderID)
+	_, err := setOrderState(ctx, tx, in.OrderID, state, Failed, reason)
 	return err
 }
 

@@ -79,6 +79,10 @@ type Line struct {
 	UnitPrice  settle.Money
 	Amount     settle.Money
 	InstanceID string
+	// PeriodStart and PeriodEnd are the time the line pays for; zero for
+	// a line that pays for no period (ONE_TIME, ON_DEMAND, UNSUBSCRIBE).
+	PeriodStart time.Time
+	PeriodEnd   time.Time
 }
 
 // Instance is what a buyer bought of a SaaS spec, as provisioned by its
@@ -98,9 +102,18 @@ type Instance struct {
 	FrontEndURL      string
 	AdminURL         string
 	ExpiresAt        time.Time // zero: does not expire
-	ActivatedAt      time.Time
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// Kind is "saas" (provisioned by the seller) or "license" (codes
+	// issued by the marketplace).
+	Kind string
+	// Trial is set while the instance is a free trial, until converted.
+	Trial bool
+	// ReleaseAt is, for a frozen instance, the end of its grace period.
+	ReleaseAt time.Time
+	// PendingOrderID is the CHANGE order waiting for the seller, if any.
+	PendingOrderID string
+	ActivatedAt    time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Enqueuer enqueues production interface calls in a transaction:
@@ -122,6 +135,9 @@ type PurchaseRequest struct {
 	// IdempotencyKey, when set, makes a repeat of the request by the same
 	// buyer return the first order instead of buying again.
 	IdempotencyKey string
+	// Trial asks for the spec's free trial (a TRIAL order) instead of
+	// buying it; Periods must then be 0.
+	Trial bool
 }
 
 // MaxIdempotencyKey is the longest idempotency key accepted.
@@ -171,85 +187,79 @@ func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, re
 	if v.Listed == nil {
 		return Order{}, souk.Errorf(souk.ENOTFOUND, "Product %s not found.", req.ProductID)
 	}
-	if v.Listed.Type == catalog.License {
-		return Order{}, souk.Errorf(souk.EINVALID, "Licence products cannot be bought yet.")
-	}
 
 	var orderID string
 	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
 		if err := catalog.CheckPurchaseTx(ctx, tx, by, req.ProductID, req.SpecCode, catalog.PurchaseCheck{
-			Quantity: req.Quantity, History: History(tx, tx.Now)}); err != nil {
+			Quantity: req.Quantity, Trial: req.Trial, History: History(tx, tx.Now)}); err != nil {
 			return err
 		}
 		spec, ok := v.Listed.Spec(req.SpecCode)
 		if !ok {
 			return souk.Errorf(souk.ECONFLICT, "Product %s changed while you were buying; please try again.", req.ProductID)
 		}
-		q, err := price(spec, req.Quantity, req.Periods, tx.Now)
+		var q quote
+		if req.Trial {
+			q, err = trialQuote(spec, req.Quantity, req.Periods, tx.Now)
+		} else {
+			q, err = price(spec, req.Quantity, req.Periods, tx.Now)
+		}
 		if err != nil {
 			return err
 		}
-		var err2 error
-		orderID, err2 = placeNew(ctx, tx, eng, by.UserID, v.SellerID, req, q)
-		return err2
+		orderID, err = placeNew(ctx, tx, eng, by.UserID, v, req, q)
+		return err
 	})
 }
 
-// placeNew writes a NEW order whose price q was quoted, and enqueues its
-// newInstance call.
-func placeNew(ctx context.Context, tx *store.Tx, eng Enqueuer, buyerID, sellerID string, req PurchaseRequest, q quote) (string, error) {
+// placeNew writes a NEW (or TRIAL) order whose price q was quoted, with
+// its instance, and starts the instance's life: for a SaaS product the
+// newInstance call; for a licence product its codes, one per unit, and an
+// instance active at once (the seller learns of them when its software
+// activates one).
+func placeNew(ctx context.Context, tx *store.Tx, eng Enqueuer, buyerID string, v catalog.ProductView, req PurchaseRequest, q quote) (string, error) {
+	typ, kind := New, kindOf(v.Listed.Type)
+	if req.Trial {
+		typ = Trial
+	}
+	instID := newID("inst-", tx.Now)
+	r := record{typ: typ, buyerID: buyerID, state: Paid, idempotencyKey: req.IdempotencyKey, amount: q.total, pay: q.total,
+		memo: fmt.Sprintf("%s %s × %d × %d", req.ProductID, req.SpecCode, q.units, q.periods),
+		line: lineRecord{sellerID: v.SellerID, productID: req.ProductID, specCode: req.SpecCode, units: q.units, periods: q.periods,
+			unit: q.unit, amount: q.total, instanceID: instID}}
+	if !q.expires.IsZero() && !req.Trial {
+		r.line.start, r.line.end = tx.Now, q.expires
+	}
+	state := Provisioning
+	if kind == kindLicense {
+		r.state, state = Completed, Active
+	}
+	orderID, lineID, err := r.write(ctx, tx)
+	if err != nil {
+		return "", err
+	}
 	now := store.Millis(tx.Now)
-	orderID, lineID, instID := newID("ord-", tx.Now), newID("line-", tx.Now), newID("inst-", tx.Now)
-	var key any
-	if req.IdempotencyKey != "" {
-		key = req.IdempotencyKey
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, type, buyer_id, state, amount, currency, idempotency_key, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-		orderID, string(New), buyerID, string(Paid), q.total.Amount, q.total.Currency, key, now); err != nil {
-		return "", fmt.Errorf("insert order: %w", err)
-	}
-	if q.total.Amount > 0 {
-		txID, err := settle.Post(ctx, tx, settle.Transaction{
-			Memo:    fmt.Sprintf("Payment for order %s (%s %s × %d × %d)", orderID, req.ProductID, req.SpecCode, q.units, q.periods),
-			Ref:     "order:" + orderID,
-			Actor:   buyerID,
-			Entries: settle.Move(settle.BuyerBalance(buyerID), settle.PlatformClearing, q.total),
-		})
-		if err != nil {
-			return "", err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_tx = $1 WHERE id = $2`, txID, orderID); err != nil {
-			return "", err
-		}
-	}
-	var start, end any
-	if !q.expires.IsZero() {
-		start, end = now, store.Millis(q.expires)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
-		(id, order_id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id, period_start, period_end, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		lineID, orderID, sellerID, req.ProductID, req.SpecCode, q.units, q.periods, q.unit.Amount, q.total.Amount, q.total.Currency, instID, start, end, now); err != nil {
-		return "", fmt.Errorf("insert order line: %w", err)
-	}
-	var expires any
+	var expires, activated any
 	if !q.expires.IsZero() {
 		expires = store.Millis(q.expires)
 	}
+	if state == Active {
+		activated = now
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO order_instances
-		(id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id, expires_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		instID, buyerID, sellerID, req.ProductID, req.SpecCode, q.units, string(Provisioning), orderID, expires, now); err != nil {
+		(id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id, expires_at, activated_at, kind, trial, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		instID, buyerID, v.SellerID, req.ProductID, req.SpecCode, q.units, string(state), orderID, expires, activated, kind, boolInt(req.Trial), now); err != nil {
 		return "", fmt.Errorf("insert instance: %w", err)
 	}
-	if _, err := eng.Enqueue(ctx, tx, delivery.NewCall{
-		SellerID: sellerID, ProductID: req.ProductID, Key: instID, Policy: delivery.NewPurchase,
-		Request: &protocol.NewInstanceRequest{BusinessID: newID("biz-", tx.Now), OrderID: orderID, OrderLineID: lineID},
-	}); err != nil {
-		return "", err
+	if kind == kindLicense {
+		return orderID, issueLicenses(ctx, tx, Instance{ID: instID, SellerID: v.SellerID, ProductID: req.ProductID}, q.units)
 	}
-	return orderID, nil
+	_, err = eng.Enqueue(ctx, tx, delivery.NewCall{
+		SellerID: v.SellerID, ProductID: req.ProductID, Key: instID, Policy: delivery.NewPurchase,
+		Request: &protocol.NewInstanceRequest{BusinessID: newID("biz-", tx.Now), OrderID: orderID, OrderLineID: lineID},
+	})
+	return orderID, err
 }
 
 // GetOrder returns order id with its lines. A buyer sees their own orders,
@@ -313,17 +323,21 @@ func loadOrder(ctx context.Context, q rowsQuerier, id string) (Order, error) {
 		return Order{}, store.NotFound(err, "Order %s not found.", id)
 	}
 	o.IdempotencyKey, o.CreatedAt, o.UpdatedAt = key.String, store.FromMillis(created), store.FromMillis(updated)
-	rows, err := q.QueryContext(ctx, `SELECT id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id
-		FROM order_lines WHERE order_id = $1 ORDER BY id`, id)
+	rows, err := q.QueryContext(ctx, `SELECT id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id,
+		period_start, period_end FROM order_lines WHERE order_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return Order{}, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var l Line
+		var start, end sql.NullInt64
 		if err := rows.Scan(&l.ID, &l.SellerID, &l.ProductID, &l.SpecCode, &l.Quantity, &l.Periods,
-			&l.UnitPrice.Amount, &l.Amount.Amount, &l.Amount.Currency, &l.InstanceID); err != nil {
+			&l.UnitPrice.Amount, &l.Amount.Amount, &l.Amount.Currency, &l.InstanceID, &start, &end); err != nil {
 			return Order{}, err
+		}
+		if start.Valid && end.Valid {
+			l.PeriodStart, l.PeriodEnd = store.FromMillis(start.Int64), store.FromMillis(end.Int64)
 		}
 		l.UnitPrice.Currency = l.Amount.Currency
 		o.Lines = append(o.Lines, l)
@@ -333,15 +347,21 @@ func loadOrder(ctx context.Context, q rowsQuerier, id string) (Order, error) {
 
 func loadInstance(ctx context.Context, q Querier, id string) (Instance, error) {
 	var in Instance
-	var expires, activated sql.NullInt64
+	var expires, activated, releaseAt sql.NullInt64
+	var pending sql.NullString
 	var created, updated int64
 	err := q.QueryRowContext(ctx, `SELECT id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id,
-		seller_instance_id, front_end_url, admin_url, expires_at, activated_at, created_at, updated_at
+		seller_instance_id, front_end_url, admin_url, expires_at, activated_at, kind, trial, release_at, pending_order_id, created_at, updated_at
 		FROM order_instances WHERE id = $1`, id).Scan(&in.ID, &in.BuyerID, &in.SellerID, &in.ProductID, &in.SpecCode,
-		&in.Quantity, &in.State, &in.OrderID, &in.SellerInstanceID, &in.FrontEndURL, &in.AdminURL, &expires, &activated, &created, &updated)
+		&in.Quantity, &in.State, &in.OrderID, &in.SellerInstanceID, &in.FrontEndURL, &in.AdminURL, &expires, &activated,
+		&in.Kind, &in.Trial, &releaseAt, &pending, &created, &updated)
 	if err != nil {
 		return Instance{}, store.NotFound(err, "Instance %s not found.", id)
 	}
+	if releaseAt.Valid {
+		in.ReleaseAt = store.FromMillis(releaseAt.Int64)
+	}
+	in.PendingOrderID = pending.String
 	if expires.Valid {
 		in.ExpiresAt = store.FromMillis(expires.Int64)
 	}
@@ -358,6 +378,27 @@ func newID(prefix string, now time.Time) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	return fmt.Sprintf("%s%012x%s", prefix, now.UnixMilli(), hex.EncodeToString(b))
+}
+
+// The kinds of instance.
+const (
+	kindSaaS    = "saas"
+	kindLicense = "license"
+)
+
+func kindOf(t catalog.ProductType) string {
+	if t == catalog.License {
+		return kindLicense
+	}
+	return kindSaaS
+}
+
+// boolInt is b as the 0 or 1 of an INTEGER column.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func isNotFound(err error) bool { return souk.ErrorCode(err) == souk.ENOTFOUND }

@@ -68,3 +68,18 @@ func addMonths(t time.Time, n int) time.Time {
 	last := first.AddDate(0, 1, -1).Day()
 	return first.AddDate(0, 0, min(d, last)-1)
 }
+
+// trialQuote is the quote of a free trial of spec: nothing to pay, for the
+// spec's trial days from now (catalog.CheckPurchaseTx checked that it has
+// a trial); the units as for a purchase.
+func trialQuote(spec catalog.Spec, quantity, periods int, now time.Time) (quote, error) {
+	if periods != 0 {
+		return quote{}, souk.Errorf(souk.EINVALID, "periods: a trial lasts the spec's %d days; do not give periods.", spec.TrialDays)
+	}
+	q := quote{units: 1, periods: 1, unit: settle.M(spec.Price.Amount, spec.Price.Currency), total: settle.M(0, spec.Price.Currency),
+		expires: now.AddDate(0, 0, spec.TrialDays)}
+	if spec.Quantity != nil {
+		q.units = quantity
+	}
+	return q, nil
+}

@@ -10,7 +10,6 @@ import (
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/protocol"
-	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 )
 
@@ -53,13 +52,38 @@ func RenewInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Acto
 	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
 		return o, err
 	}
-	in, err := GetInstance(ctx, db, by, req.InstanceID)
+	spec, err := periodSpec(ctx, db, by, req.InstanceID, "renewed")
 	if err != nil {
 		return Order{}, err
 	}
+	var orderID string
+	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
+		in, err := loadInstance(ctx, tx, req.InstanceID)
+		if err != nil {
+			return err
+		}
+		if err := extendable(in, "renewed"); err != nil {
+			return err
+		}
+		if in.Trial {
+			return souk.Errorf(souk.ECONFLICT, "Instance %s is a trial: convert it to a formal purchase instead of renewing it.", in.ID)
+		}
+		orderID, err = extend(ctx, tx, eng, in, spec, extension{typ: Renew, buyerID: by.UserID, periods: req.Periods, key: req.IdempotencyKey})
+		return err
+	})
+}
+
+// periodSpec returns the spec, as now listed, of the buyer's instance id
+// that is to be renewed or converted (verb): it must still be sold, by
+// period. (Read before the transaction, as the catalogue reads.)
+func periodSpec(ctx context.Context, db *store.DB, by souk.Actor, id, verb string) (catalog.Spec, error) {
+	in, err := GetInstance(ctx, db, by, id)
+	if err != nil {
+		return catalog.Spec{}, err
+	}
 	v, err := catalog.GetProduct(ctx, db, by, in.ProductID)
 	if err != nil {
-		return Order{}, err
+		return catalog.Spec{}, err
 	}
 	var spec catalog.Spec
 	ok := false
@@ -67,90 +91,84 @@ func RenewInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Acto
 		spec, ok = v.Listed.Spec(in.SpecCode)
 	}
 	if !ok {
-		return Order{}, souk.Errorf(souk.ECONFLICT, "Spec %s of product %s is no longer sold and cannot be renewed.", in.SpecCode, in.ProductID)
+		return catalog.Spec{}, souk.Errorf(souk.ECONFLICT, "Spec %s of product %s is no longer sold; the instance cannot be %s.", in.SpecCode, in.ProductID, verb)
 	}
 	if spec.Charging != catalog.ChargePeriod {
-		return Order{}, souk.Errorf(souk.EINVALID, "Spec %s is not sold by period and cannot be renewed.", in.SpecCode)
+		return catalog.Spec{}, souk.Errorf(souk.EINVALID, "Spec %s is not sold by period; the instance cannot be %s.", in.SpecCode, verb)
 	}
+	return spec, nil
+}
 
-	var orderID string
-	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		in, err := loadInstance(ctx, tx, req.InstanceID)
-		if err != nil {
-			return err
+// extendable is the rule of which instances can be renewed or converted:
+// active or frozen ones with no change of spec waiting for the seller.
+func extendable(in Instance, verb string) error {
+	switch in.State {
+	case Active, Frozen:
+	case Provisioning:
+		return souk.Errorf(souk.ECONFLICT, "Instance %s is still being provisioned; it can be %s once it is active.", in.ID, verb)
+	default:
+		return souk.Errorf(souk.ECONFLICT, "Instance %s is %s and cannot be %s.", in.ID, in.State, verb)
+	}
+	if in.PendingOrderID != "" {
+		return souk.Errorf(souk.ECONFLICT, "Instance %s has a change of spec (order %s) waiting for the seller; try again when it is done.", in.ID, in.PendingOrderID)
+	}
+	return nil
+}
+
+// extension is a renewal or a trial's conversion to a formal purchase.
+type extension struct {
+	typ     Type // Renew or TrialToFormal
+	buyerID string
+	periods int
+	key     string
+}
+
+// extend places e's order for instance in of spec, in tx: the price rule
+// of doc.go at the spec's current price with the instance's units, the
+// debit, the order and its line, the instance's new expiry — e.periods
+// added to its current expiry (or to now if that has passed, and always
+// for a trial, whose time was free) — active again, and the calls: an
+// unfreeze first if it was frozen, then the refresh with the new expiry.
+// A SaaS order completes when the seller acknowledges the refresh; a
+// licence order at once (the codes are the marketplace's).
+func extend(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, spec catalog.Spec, e extension) (string, error) {
+	base := in.ExpiresAt
+	if e.typ == TrialToFormal || base.IsZero() || base.Before(tx.Now) {
+		base = tx.Now
+	}
+	units := 0
+	if spec.Quantity != nil {
+		units = in.Quantity
+	}
+	q, err := price(spec, units, e.periods, base)
+	if err != nil {
+		return "", err
+	}
+	state := Paid
+	if in.Kind == kindLicense {
+		state = Completed
+	}
+	orderID, lineID, err := record{typ: e.typ, buyerID: e.buyerID, state: state, idempotencyKey: e.key, amount: q.total, pay: q.total,
+		memo: fmt.Sprintf("instance %s, %d × %d", in.ID, q.units, q.periods),
+		line: lineRecord{sellerID: in.SellerID, productID: in.ProductID, specCode: in.SpecCode, units: q.units, periods: q.periods,
+			unit: q.unit, amount: q.total, instanceID: in.ID, start: base, end: q.expires}}.write(ctx, tx)
+	if err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET expires_at = $1, state = $2, release_at = NULL, trial = 0, updated_at = $3
+		WHERE id = $4`, store.Millis(q.expires), string(Active), store.Millis(tx.Now), in.ID); err != nil {
+		return "", err
+	}
+	if in.State == Frozen {
+		if err := tellStatus(ctx, tx, eng, in, protocol.StatusUnfreeze); err != nil {
+			return "", err
 		}
-		switch in.State {
-		case Active, Frozen:
-		case Provisioning:
-			return souk.Errorf(souk.ECONFLICT, "Instance %s is still being provisioned; renew it once it is active.", in.ID)
-		default:
-			return souk.Errorf(souk.ECONFLICT, "Instance %s is %s and cannot be renewed.", in.ID, in.State)
-		}
-		base := in.ExpiresAt
-		if base.IsZero() || base.Before(tx.Now) {
-			base = tx.Now
-		}
-		units := 0
-		if spec.Quantity != nil {
-			units = in.Quantity
-		}
-		q, err := price(spec, units, req.Periods, base)
-		if err != nil {
-			return err
-		}
-		now := store.Millis(tx.Now)
-		orderID = newID("ord-", tx.Now)
-		lineID := newID("line-", tx.Now)
-		var key any
-		if req.IdempotencyKey != "" {
-			key = req.IdempotencyKey
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, type, buyer_id, state, amount, currency, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-			orderID, string(Renew), by.UserID, string(Paid), q.total.Amount, q.total.Currency, key, now); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if q.total.Amount > 0 {
-			txID, err := settle.Post(ctx, tx, settle.Transaction{
-				Memo:    fmt.Sprintf("Payment for renewal order %s (instance %s, %d × %d)", orderID, in.ID, q.units, q.periods),
-				Ref:     "order:" + orderID,
-				Actor:   by.UserID,
-				Entries: settle.Move(settle.BuyerBalance(by.UserID), settle.PlatformClearing, q.total),
-			})
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET payment_tx = $1 WHERE id = $2`, txID, orderID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
-			(id, order_id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id, period_start, period_end, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			lineID, orderID, in.SellerID, in.ProductID, in.SpecCode, q.units, q.periods, q.unit.Amount, q.total.Amount, q.total.Currency, in.ID,
-			store.Millis(base), store.Millis(q.expires), now); err != nil {
-			return fmt.Errorf("insert order line: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET expires_at = $1, state = $2, updated_at = $3 WHERE id = $4`,
-			store.Millis(q.expires), string(Active), now, in.ID); err != nil {
-			return err
-		}
-		if in.State == Frozen {
-			if _, err := eng.Enqueue(ctx, tx, delivery.NewCall{
-				SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
-				Request:    &protocol.UpdateInstanceStatusRequest{InstanceID: in.SellerInstanceID, Status: protocol.StatusUnfreeze},
-				Supersedes: []protocol.Activity{protocol.UpdateInstanceStatus},
-			}); err != nil {
-				return err
-			}
-		}
-		_, err = eng.Enqueue(ctx, tx, delivery.NewCall{
-			SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
-			Request: &protocol.RefreshInstanceRequest{Scene: protocol.SceneRenewal, OrderID: orderID, OrderLineID: lineID,
-				InstanceID: in.SellerInstanceID, ProductID: in.ProductID, ExpireTime: protocol.FormatTime(q.expires)},
-		})
-		return err
-	})
+	}
+	scene := protocol.SceneRenewal
+	if e.typ == TrialToFormal {
+		scene = protocol.SceneTrialToFormal
+	}
+	return orderID, tellRefresh(ctx, tx, eng, in, scene, orderID, lineID, q.expires)
 }
 
 // refreshed completes the renewal order whose refreshInstance call c

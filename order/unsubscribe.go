@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/souk-market/souk"
-	"github.com/souk-market/souk/delivery"
-	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 )
@@ -62,63 +60,41 @@ func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by sou
 		default:
 			return souk.Errorf(souk.ECONFLICT, "Instance %s is %s already.", in.ID, in.State)
 		}
+		if in.PendingOrderID != "" {
+			return souk.Errorf(souk.ECONFLICT, "Instance %s has a change of spec (order %s) waiting for the seller; try again when it is done.", in.ID, in.PendingOrderID)
+		}
 		refund, err := unusedPart(ctx, tx, in.ID, tx.Now)
 		if err != nil {
 			return err
 		}
+		var lineID string
+		orderID, lineID, err = record{typ: Unsubscribe, buyerID: by.UserID, state: Completed, idempotencyKey: req.IdempotencyKey,
+			amount: refund, refund: refund, memo: "the unused part of instance " + in.ID,
+			line: lineRecord{sellerID: in.SellerID, productID: in.ProductID, specCode: in.SpecCode, units: in.Quantity,
+				unit: settle.M(0, refund.Currency), amount: refund, instanceID: in.ID}}.write(ctx, tx)
+		if err != nil {
+			return err
+		}
 		now := store.Millis(tx.Now)
-		orderID = newID("ord-", tx.Now)
-		lineID := newID("line-", tx.Now)
-		var key any
-		if req.IdempotencyKey != "" {
-			key = req.IdempotencyKey
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, type, buyer_id, state, amount, currency, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-			orderID, string(Unsubscribe), by.UserID, string(Completed), refund.Amount, refund.Currency, key, now); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if refund.Amount > 0 {
-			txID, err := settle.Post(ctx, tx, settle.Transaction{
-				Memo:    fmt.Sprintf("Refund of the unused part of instance %s (unsubscription order %s)", in.ID, orderID),
-				Ref:     "order:" + orderID,
-				Actor:   by.UserID,
-				Entries: settle.Move(settle.PlatformClearing, settle.BuyerBalance(by.UserID), refund),
-			})
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET refund_tx = $1 WHERE id = $2`, txID, orderID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines
-			(id, order_id, seller_id, product_id, spec_code, quantity, periods, unit_price, amount, currency, instance_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 0, 0, $7, $8, $9, $10)`,
-			lineID, orderID, in.SellerID, in.ProductID, in.SpecCode, in.Quantity, refund.Amount, refund.Currency, in.ID, now); err != nil {
-			return fmt.Errorf("insert order line: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET state = $1, unsubscribed_at = $2, updated_at = $2 WHERE id = $3`,
+		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET state = $1, unsubscribed_at = $2, release_at = NULL, updated_at = $2 WHERE id = $3`,
 			string(Released), now, in.ID); err != nil {
 			return err
 		}
-		_, err = eng.Enqueue(ctx, tx, delivery.NewCall{
-			SellerID: in.SellerID, ProductID: in.ProductID, Key: in.ID, Policy: delivery.Renewal,
-			Request:    &protocol.ReleaseInstanceRequest{InstanceID: in.SellerInstanceID, OrderID: orderID, OrderLineID: lineID},
-			Supersedes: []protocol.Activity{protocol.RefreshInstance, protocol.UpdateInstanceStatus},
-		})
-		return err
+		return tellRelease(ctx, tx, eng, in, orderID, lineID)
 	})
 }
 
 // unusedPart is the refund rule (doc.go): for every paid line of instance
 // id that pays for a period, the line's amount × the part of its period
 // still to come at now ÷ its whole period, rounded down to the minor unit;
-// summed. Lines of failed orders were refunded already and do not count.
+// summed. Lines of failed orders were refunded already and do not count;
+// nor do the lines whose remaining time a completed change of spec took
+// over (superseded), nor a change still waiting for the seller.
 func unusedPart(ctx context.Context, tx *store.Tx, id string, now time.Time) (settle.Money, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT l.amount, l.currency, l.period_start, l.period_end
 		FROM order_lines l JOIN orders o ON o.id = l.order_id
 		WHERE l.instance_id = $1 AND o.type IN ('NEW', 'RENEW', 'TRIAL_TO_FORMAL', 'CHANGE') AND o.state <> 'failed'
+		  AND (o.type <> 'CHANGE' OR o.state = 'completed') AND l.superseded_at IS NULL
 		  AND l.period_start IS NOT NULL AND l.period_end > $2`, id, store.Millis(now))
 	if err != nil {
 		return settle.Money{}, err
