@@ -14,8 +14,9 @@ import (
 // (marketplace.md §4, protocol.md §3 and §8). Every call of an instance is
 // enqueued under the instance's id as ordering key, so that a later call
 // never overtakes an earlier one, and each supersedes the queued calls it
-// makes pointless. A licence instance's calls go code by code, and its
-// codes' states move with the instance.
+// makes pointless. A licence instance's calls go code by code (for the
+// codes the seller knows: eachCode), and its codes' states move with the
+// instance.
 
 // engineless enqueues without waking an engine: for delivery hooks, which
 // run inside the engine's own transaction (the engine sees the calls on
@@ -100,11 +101,14 @@ func tellRelease(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, o
 	return err
 }
 
-// eachCode calls fn with each code of licence instance in not yet
-// released.
+// eachCode calls fn with each code of licence instance in that the seller
+// knows — activated, whatever its state since — and is not yet released.
+// A seller first hears of a code when its software activates it (the open
+// API), so a code never activated is not the subject of any call: its
+// state lives on the marketplace's side, where activation checks it.
 func eachCode(ctx context.Context, tx *store.Tx, in Instance, fn func(code string) error) error {
-	rows, err := tx.QueryContext(ctx, `SELECT code FROM order_licenses WHERE instance_id = $1 AND state <> $2 ORDER BY created_at, code`,
-		in.ID, string(LicenseReleased))
+	rows, err := tx.QueryContext(ctx, `SELECT code FROM order_licenses WHERE instance_id = $1 AND state <> $2 AND activated_at IS NOT NULL
+		ORDER BY created_at, code`, in.ID, string(LicenseReleased))
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ type env struct {
 	product  string
 	engine   *delivery.Engine
 	received *recorder
+	// sellerURL is the reference seller's base URL (its /control
+	// endpoints), and sellerKey the key they take.
+	sellerURL, sellerKey string
 }
 
 // sellerOpts configures the reference seller and the product.
@@ -53,6 +56,8 @@ type sellerOpts struct {
 	faults refseller.Faults
 	// specs replaces the product's specs when set.
 	specs []catalog.Spec
+	// kind is the product's type (SaaS if empty).
+	kind catalog.ProductType
 }
 
 // each runs fn once per engine with a fresh marketplace, and checks the
@@ -108,10 +113,14 @@ func newEnv(t *testing.T, db *store.DB, clock *souk.FakeClock, opts sellerOpts) 
 	if opts.specs != nil {
 		p.Specs = opts.specs
 	}
+	if opts.kind != "" {
+		p.Type = opts.kind
+	}
 	np := mustValue[catalog.NewProduct](t)(catalog.CreateProduct(ctx, db, e.set, e.seller, p))
 	must(t, catalog.SubmitApplication(ctx, db, e.set, e.seller, np.ApplicationID))
 	must(t, catalog.ApproveApplication(ctx, db, operator, np.ApplicationID))
 	e.product = np.ProductID
+	e.sellerURL, e.sellerKey = "http://"+ln.Addr().String(), np.AccessKey
 
 	seller, err := refseller.New(refseller.Config{Key: np.AccessKey, DataDir: t.TempDir(), Now: clock.Now,
 		Async: opts.async, Faults: opts.faults, Logger: slog.New(e.received)})

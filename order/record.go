@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -100,11 +101,15 @@ func refundOrder(ctx context.Context, tx *store.Tx, orderID, buyerID string, m s
 // setOrderState moves order id from state from to state to (with the
 // reason, for a failed one), in tx; it reports whether it did.
 func setOrderState(ctx context.Context, tx *store.Tx, id string, from, to State, reason string) (bool, error) {
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
-		string(to), reason, store.Millis(tx.Now), id, string(from))
+	return changed(tx.ExecContext(ctx, `UPDATE orders SET state = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = $5`,
+		string(to), reason, store.Millis(tx.Now), id, string(from)))
+}
+
+// changed reports whether an UPDATE's result res changed a row.
+func changed(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n > 0, err
 }
