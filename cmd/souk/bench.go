@@ -53,3 +53,31 @@ func runBenchDelivery(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintln(stdout, line)
 	return nil
 }
+
+func init() {
+	commands["bench purchase"] = command{summary: "measure purchases end to end: API request → instance active, through the engine and a reference seller", run: runBenchPurchase}
+}
+
+func runBenchPurchase(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench purchase", "[--database DSN] [--orders N] [--concurrency N] [--poll DURATION]", stderr)
+	database := fs.String("database", envDefault("SOUK_BENCH_DATABASE", ""), "postgres:// URL (a schema of its own, dropped afterwards); empty: a fresh SQLite file (SOUK_BENCH_DATABASE)")
+	orders := fs.Int("orders", 1000, "purchases to make")
+	concurrency := fs.Int("concurrency", 16, "clients buying at once, each as its own buyer")
+	poll := fs.Duration("poll", 2*time.Millisecond, "pause between two reads of an instance waiting to be active")
+	if rest, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 || *orders < 1 || *concurrency < 1 || *poll <= 0 {
+		return errUsage
+	}
+	r, err := bench.Purchase(ctx, bench.PurchaseOptions{Database: *database, Orders: *orders, Concurrency: *concurrency, Poll: *poll, Out: stdout})
+	if err != nil {
+		return err
+	}
+	if _, err := r.WriteTo(stdout); err != nil {
+		return err
+	}
+	if err := r.Check(); err != nil {
+		return fmt.Errorf("the marketplace is inconsistent after the run: %w", err)
+	}
+	return nil
+}

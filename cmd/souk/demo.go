@@ -2,43 +2,42 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/souk-market/souk"
-	"github.com/souk-market/souk/conformance"
 	"github.com/souk-market/souk/delivery"
-	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/refseller"
+	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 )
 
 func init() {
-	commands["demo"] = command{summary: "run a reference seller, check it, and drive an instance's lifecycle through the delivery engine", run: runDemo}
+	commands["demo"] = command{summary: "start a seeded marketplace: operator, certified seller with listed products, buyer with a balance", run: runDemo}
 }
 
-// runDemo shows what Souk does today, end to end on this machine: a
-// reference seller, the conformance checker against it, and the delivery
-// engine taking one instance through its whole life, including a call that
-// fails until the seller fixes its side and the retry policy tries again.
-// It becomes the
-// seeded marketplace once the marketplace server exists.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "[--addr HOST:PORT] [--data DIR] [--no-wait]", stderr)
-	addr := fs.String("addr", envDefault("SOUK_DEMO_ADDR", "127.0.0.1:8081"), "address of the reference seller (SOUK_DEMO_ADDR)")
-	data := fs.String("data", envDefault("SOUK_DATA", "./souk-data"), "directory for the demo's SQLite files (SOUK_DATA)")
-	noWait := fs.Bool("no-wait", false, "exit when the demo has run instead of keeping the seller up")
+// runDemo starts, in one process, the marketplace as souk serve runs it
+// (on SQLite in the data directory) and a reference seller whose
+// production URLs the demo's products have; seeds it — an operator, a
+// certified seller with a listed SaaS, licence and pay-per-use product, a
+// buyer with a balance — and has the buyer buy the SaaS product through
+// the API, the delivery engine provisioning the instance at the seller.
+// Then it prints how to log in and what to try, and keeps running until
+// ctx ends (or returns at once with --no-wait). Running it again on the
+// same directory finds everything it made and makes nothing twice.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlagSet("demo", "[--addr HOST:PORT] [--seller-addr HOST:PORT] [--data DIR] [--no-wait]", stderr)
+	addr := fs.String("addr", envDefault("SOUK_DEMO_ADDR", "127.0.0.1:8080"), "address of the marketplace (SOUK_DEMO_ADDR)")
+	sellerAddr := fs.String("seller-addr", envDefault("SOUK_DEMO_SELLER_ADDR", "127.0.0.1:8081"), "address of the reference seller (SOUK_DEMO_SELLER_ADDR)")
+	data := fs.String("data", envDefault("SOUK_DATA", "./souk-data"), "directory for the demo's database, accounts and seller (SOUK_DATA)")
+	noWait := fs.Bool("no-wait", false, "exit once the demo is seeded instead of serving until Ctrl-C")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -48,218 +47,189 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := os.MkdirAll(*data, 0o755); err != nil {
 		return err
 	}
-	key := randomKey()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = nil // stopped (Ctrl-C) while starting: not a failure
+		}
+	}()
+	state, err := loadDemoState(*data)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// 1. The reference seller, a real HTTP server.
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (choose another with --addr): %w", *addr, err)
 	}
-	seller, err := refseller.New(refseller.Config{Addr: refseller.PublicAddr(*addr, ln.Addr()), Key: key,
-		DataDir: filepath.Join(*data, "demo-seller"), Async: 300 * time.Millisecond, Logger: log})
+	marketHost := refseller.PublicAddr(*addr, ln.Addr())
+	seller, err := newDemoSeller(*sellerAddr)
 	if err != nil {
 		ln.Close()
+		return fmt.Errorf("listen on %s (choose another with --seller-addr): %w", *sellerAddr, err)
+	}
+	m, err := startMarketplace(ctx, marketConfig{Database: filepath.Join(*data, "souk.db"), AllowPrivateURLs: true, Logger: log})
+	if err != nil {
+		ln.Close()
+		seller.close()
 		return err
 	}
-	defer seller.Close()
-	sellerCtx, stopSeller := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- seller.Serve(sellerCtx, ln) }()
-	defer func() { stopSeller(); <-served }()
-	url := seller.ProductionURL()
-	fmt.Fprintf(stdout, "Souk demo\n\n1. A reference seller (souk seller run) is listening at %s\n   access key %s\n\n", url, key)
+	defer m.Close()
 
-	// 2. The conformance checker against it.
-	fmt.Fprintf(stdout, "2. The conformance checker (souk seller check) runs every debug case against it:\n\n")
-	report := conformance.Run(ctx, conformance.Config{URL: url, Key: key, Kit: true, License: true, PollInterval: 100 * time.Millisecond})
-	report.WriteText(indent(stdout))
-	if !report.OK() {
-		return fmt.Errorf("the reference seller failed the conformance check")
+	// The servers run until the demo returns.
+	run, stop := context.WithCancel(ctx)
+	marketDone, sellerDone := make(chan error, 1), make(chan error, 1)
+	go func() { marketDone <- serveHTTP(run, ln, m.Handler) }()
+	sellerServing := false
+	defer func() {
+		stop()
+		<-marketDone
+		if sellerServing {
+			<-sellerDone
+		} else {
+			seller.close()
+		}
+	}()
+
+	// The seed, made or found.
+	seed := &demoSeed{db: m.DB, set: m.Catalog, state: state, dir: *data}
+	if err := seed.users(ctx); err != nil {
+		return err
+	}
+	if err := seed.sellerCompany(ctx); err != nil {
+		return err
+	}
+	products := demoProducts(seller)
+	if err := seed.products(ctx, products); err != nil {
+		return err
+	}
+	for _, p := range products {
+		async := time.Duration(0)
+		if p.Slug == "saas" {
+			async = time.Second // to show newInstance answered 000004, then polled
+		}
+		if err := seller.add(p.Prefix, p.AccessKey, sellerDir(*data, p.Slug), async, log); err != nil {
+			return err
+		}
+	}
+	go func() { sellerDone <- seller.serve(run) }()
+	sellerServing = true
+	if err := seed.topUp(ctx); err != nil {
+		return err
 	}
 
-	// 3. The delivery engine drives one instance's life.
-	fmt.Fprintf(stdout, "\n3. The delivery engine takes one instance through its life (marketplace database %s):\n\n",
-		filepath.Join(*data, "souk.db"))
-	instance, err := demoLifecycle(ctx, stdout, filepath.Join(*data, "souk.db"), url, key)
+	// The buyer buys, through the API like anyone.
+	api := &demoClient{base: "http://" + marketHost + "/api/v1"}
+	buy, err := demoBuy(ctx, api, state, products[0])
 	if err != nil {
 		return err
 	}
+	// The seller may listen elsewhere than when it provisioned the
+	// instance; its page is where it is now.
+	if u, err := url.Parse(buy.frontEndURL); err == nil && buy.frontEndURL != "" {
+		u.Host = seller.host
+		buy.frontEndURL = u.String()
+	}
 
-	fmt.Fprintf(stdout, "\nThe reference seller keeps running at %s. Try:\n", url)
-	fmt.Fprintf(stdout, "  go run ./cmd/souk seller check %s --key %s --kit --license\n", url, key)
-	fmt.Fprintf(stdout, "  curl %s   (the released instance's page: 410 Gone)\n", strings.TrimSuffix(url, "/produce")+"/app/"+instance)
+	printDemo(stdout, demoGuide{data: *data, api: api.base, seller: seller.base(), seed: seed, products: products, buy: buy})
+	if err := printMessages(ctx, stdout, m.DB, seed.sellerID, 12); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	printTries(stdout, demoTries(api.base, seed, products, buy))
 	if *noWait {
 		return nil
 	}
-	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	fmt.Fprintln(stdout, "\nThe marketplace and the seller keep running. Press Ctrl-C to stop.")
 	<-ctx.Done()
 	return nil
 }
 
-// demoLifecycle enqueues a purchase and, as each call succeeds, the next
-// event of the instance's life — the way the order domain will — with the
-// seller's updateInstanceStatus broken until the first FREEZE has failed,
-// and prints the production interface messages.
-func demoLifecycle(ctx context.Context, stdout io.Writer, dbPath, url, key string) (instance string, err error) {
-	db, err := store.Open(ctx, dbPath, souk.SystemClock{})
-	if err != nil {
-		return "", err
-	}
-	defer db.Close()
-	client := protocol.NewClient(protocol.Default, db.Clock().Now, 8)
-	target := staticTarget{URL: url, AccessKey: key, Timeout: 5 * time.Second}
-	seller, product, instanceKey := "demo-seller", "demo-saas", "demo-"+randomKey()[:8]
-	expire := protocol.FormatTime(time.Now().AddDate(1, 0, 0))
+// demoGuide is what printDemo shows.
+type demoGuide struct {
+	data, api, seller string
+	seed              *demoSeed
+	products          []*demoProduct
+	buy               demoPurchase
+}
 
-	var engine *delivery.Engine
-	next := func(ctx context.Context, tx *store.Tx, req protocol.Request, policy delivery.Policy) error {
-		_, err := engine.Enqueue(ctx, tx, delivery.NewCall{SellerID: seller, ProductID: product, Key: instanceKey, Request: req, Policy: policy})
-		return err
-	}
-	var failedCall int64
-	hooks := delivery.Hooks{Succeeded: func(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.Outcome) error {
-		switch c.Activity {
-		case protocol.NewInstance:
-			id := c.PollID
-			if id == "" {
-				var resp protocol.NewInstanceResponse
-				if err := o.Decode(&resp); err != nil {
-					return err
-				}
-				id = resp.InstanceID
-			}
-			instanceKey = id
-			return next(ctx, tx, &protocol.RefreshInstanceRequest{Scene: protocol.SceneRenewal, OrderID: "demo-order-2",
-				OrderLineID: "demo-line-2", InstanceID: id, ExpireTime: expire}, delivery.Renewal)
-		case protocol.RefreshInstance:
-			return next(ctx, tx, &protocol.UpdateInstanceStatusRequest{InstanceID: instanceKey, Status: protocol.StatusFreeze}, delivery.Renewal)
-		case protocol.UpdateInstanceStatus:
-			var req protocol.UpdateInstanceStatusRequest
-			if err := json.Unmarshal(c.Body, &req); err != nil {
-				return err
-			}
-			if req.Status == protocol.StatusFreeze {
-				return next(ctx, tx, &protocol.UpdateInstanceStatusRequest{InstanceID: instanceKey, Status: protocol.StatusUnfreeze}, delivery.Once)
-			}
-			return next(ctx, tx, &protocol.ReleaseInstanceRequest{InstanceID: instanceKey}, delivery.Renewal)
-		}
-		return nil
-	}}
-	engine = delivery.New(db, client, target, hooks, delivery.Config{Workers: 4, Poll: 100 * time.Millisecond})
-	if err := engine.Start(ctx); err != nil {
-		return "", err
-	}
-	defer engine.Stop()
+func printDemo(w io.Writer, g demoGuide) {
+	fmt.Fprintf(w, "Souk demo: a seeded marketplace (data in %s)\n\n", g.data)
+	fmt.Fprintf(w, "Marketplace API  %s   (OpenAPI document: %s/openapi.json)\n", g.api, g.api)
+	fmt.Fprintf(w, "Reference seller %s   (the production URL of the products below)\n\n", g.seller)
 
-	// The seller's updateInstanceStatus is broken to begin with.
-	if err := controlSeller(url, key, `{"failActivities":["updateInstanceStatus"]}`); err != nil {
-		return "", err
-	}
-	first := int64(0)
-	if err := db.Tx(ctx, func(tx *store.Tx) error {
-		id, err := engine.Enqueue(ctx, tx, delivery.NewCall{SellerID: seller, ProductID: product, Key: instanceKey, Policy: delivery.NewPurchase,
-			Request: &protocol.NewInstanceRequest{BusinessID: "demo-business-1", OrderID: "demo-order-1-" + instanceKey, OrderLineID: "demo-line-1"}})
-		first = id
-		return err
-	}); err != nil {
-		return "", err
-	}
-	// Wait for the FREEZE to fail; after the fix its retry succeeds.
-	err = waitUntil(ctx, 30*time.Second, func() (bool, error) {
-		calls, err := delivery.ListCalls(ctx, db, delivery.CallFilter{SellerID: seller, Problems: true})
-		for _, c := range calls {
-			if c.Activity == protocol.UpdateInstanceStatus && c.State == delivery.Retrying {
-				failedCall = c.ID
+	fmt.Fprintf(w, "Accounts (kept in %s):\n", filepath.Join(g.data, demoStateFile))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range demoRoles {
+		a := g.seed.state.Accounts[r.role]
+		var note string
+		switch r.role {
+		case "operator":
+			note = "reviews sellers and products, tops up balances"
+		case "seller":
+			note = "Souk Demo Software Co., Ltd. (" + g.seed.sellerID + "): approved, certified"
+		default:
+			note = "balance " + g.buy.balance
+			if g.seed.toppedUp {
+				note += " (topped up with " + demoTopUp.String() + " by the operator)"
 			}
 		}
-		return failedCall != 0, err
-	})
-	if err != nil {
-		return "", err
+		fmt.Fprintf(tw, "  %s\t%s\tpassword %s\t%s\n", r.role, a.Email, a.Password, note)
 	}
-	fmt.Fprintf(stdout, "   The seller's updateInstanceStatus is broken: call %d failed and will be retried (policy renewal: 10 s, then every 2 min for 1 h).\n", failedCall)
-	if err := controlSeller(url, key, `{}`); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(stdout, "   The seller fixes its interface; the engine's next retry succeeds.\n\n")
-	err = waitUntil(ctx, 60*time.Second, func() (bool, error) {
-		calls, err := delivery.ListCalls(ctx, db, delivery.CallFilter{SellerID: seller, Activity: protocol.ReleaseInstance, State: delivery.Succeeded})
-		return len(calls) > 0, err
-	})
-	if err != nil {
-		return "", err
-	}
+	tw.Flush()
 
-	// The production interface messages, as the seller centre will show them.
-	tw := tabwriter.NewWriter(indent(stdout), 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "\nProducts (listed, approved by the operator):\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, p := range g.products {
+		var specs []string
+		for _, s := range p.Product.Specs {
+			price := settle.M(s.Price.Amount, s.Price.Currency).String()
+			switch {
+			case s.Quantity != nil:
+				price += " per " + s.Quantity.Unit + " per " + s.Period
+			case s.Period != "":
+				price += " per " + s.Period
+			default:
+				price += " per use"
+			}
+			specs = append(specs, s.Code+" "+price)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", p.ID, p.Product.Name, p.Product.Type, strings.Join(specs, "; "))
+	}
+	tw.Flush()
+
+	b := g.buy
+	fmt.Fprintf(w, "\nThe buyer bought %s %s through the API (order %s, %s)", g.products[0].Product.Name, demoSpec, b.orderID, b.paid)
+	if b.repeated {
+		fmt.Fprintf(w, " on an earlier run")
+	}
+	fmt.Fprintf(w, ";\nthe delivery engine called the seller's newInstance: instance %s is %s.\n", b.instanceID, b.state)
+	if b.state != "active" {
+		fmt.Fprintf(w, "(It is still being provisioned: GET %s/instances/%s shows when it is active.)\n", g.api, b.instanceID)
+	}
+}
+
+// printMessages prints the production interface messages of the seller's
+// latest calls, oldest first: every attempt, as the seller centre shows
+// them.
+func printMessages(ctx context.Context, w io.Writer, db *store.DB, sellerID string, limit int) error {
+	calls, err := delivery.ListCalls(ctx, db, delivery.CallFilter{SellerID: sellerID, Limit: limit})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThe seller's production interface messages, as its seller centre will show them (up to %d calls, the latest last):\n", limit)
+	tw := tabwriter.NewWriter(indent(w), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CALL\tATTEMPT\tINTERFACE\tOUTCOME\tCODE\tLATENCY\tNEXT")
-	calls, err := delivery.ListCalls(ctx, db, delivery.CallFilter{SellerID: seller})
-	if err != nil {
-		return "", err
-	}
 	for i := len(calls) - 1; i >= 0; i-- {
-		if calls[i].ID < first {
-			continue // an earlier demo's calls in the same database
-		}
-		m, err := delivery.GetMessage(ctx, db, calls[i].ID, seller)
+		m, err := delivery.GetMessage(ctx, db, calls[i].ID, sellerID)
 		if err != nil {
-			return "", err
+			return err
 		}
 		for _, a := range m.Attempts {
 			fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\n", a.CallID, a.N, a.Activity, a.Outcome, a.ResultCode, a.Latency.Round(time.Millisecond), a.Next)
 		}
 	}
-	return instanceKey, tw.Flush()
-}
-
-type staticTarget protocol.Target
-
-func (t staticTarget) Target(context.Context, string, string) (protocol.Target, error) {
-	return protocol.Target(t), nil
-}
-
-// controlSeller changes the reference seller's misbehaviour.
-func controlSeller(url, key, settings string) error {
-	req, err := http.NewRequest(http.MethodPost, strings.TrimSuffix(url, "/produce")+"/control", strings.NewReader(settings))
-	if err != nil {
-		return err
-	}
-	req.Header.Set(refseller.HeaderControlKey, key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("seller control: HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
-
-func waitUntil(ctx context.Context, limit time.Duration, cond func() (bool, error)) error {
-	deadline := time.Now().Add(limit)
-	for {
-		ok, err := cond()
-		if err != nil || ok {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: nothing happened within %v", limit)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func randomKey() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return tw.Flush()
 }
 
 // indent prefixes every line written to w with three spaces.

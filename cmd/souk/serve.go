@@ -20,6 +20,7 @@ import (
 	"github.com/souk-market/souk/api"
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/jobs"
 	"github.com/souk-market/souk/notify"
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
@@ -63,6 +64,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	allowPrivate := fs.Bool("allow-private-urls", envDefault("SOUK_ALLOW_PRIVATE_URLS", "") == "true",
 		"let production URLs point at this machine or private networks: development only (SOUK_ALLOW_PRIVATE_URLS=true)")
 	smtpAddr := fs.String("smtp", envDefault("SOUK_SMTP_ADDR", ""), "SMTP relay host:port for e-mail notices; empty: in-site inbox only (SOUK_SMTP_ADDR)")
+	defaultGrace := order.DefaultGrace
+	if g, err := time.ParseDuration(os.Getenv("SOUK_GRACE")); err == nil {
+		defaultGrace = g
+	}
+	grace := fs.Duration("grace", defaultGrace, "how long an expired instance stays frozen, waiting for a renewal, before it is released (SOUK_GRACE)")
 	smtpFrom := fs.String("smtp-from", envDefault("SOUK_SMTP_FROM", "souk@localhost"), "From address of e-mail notices (SOUK_SMTP_FROM)")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
@@ -71,34 +77,95 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	db, err := openDatabase(ctx, *database)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-
-	if *keyFile == "" {
-		path, ok := sqlitePath(*database)
-		if !ok && os.Getenv("SOUK_MARKET_KEY") == "" {
-			return errors.New("on PostgreSQL set the marketplace key explicitly: SOUK_MARKET_KEY or --market-key-file (every node needs the same key)")
-		}
-		*keyFile = filepath.Join(filepath.Dir(path), "market.key")
-	}
-	keys, err := marketKeyring(*keyFile)
-	if err != nil {
-		return err
-	}
-	catalogSettings := catalog.Settings{Keys: keys, AllowPrivateURLs: *allowPrivate}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	// Notices: the in-site inbox always; e-mail when an SMTP relay is set.
 	var mailer notify.Mailer
 	if *smtpAddr != "" {
 		mailer = &notify.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom}
 	}
-	sender := notify.NewSender(db, notify.SenderConfig{Mailer: mailer, Logger: log})
+	m, err := startMarketplace(ctx, marketConfig{Database: *database, KeyFile: *keyFile, AllowPrivateURLs: *allowPrivate,
+		SecureCookies: *secure, Mailer: mailer, Logger: log, Grace: *grace})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "souk listening on http://%s (database: %s)\n", ln.Addr(), m.DB.Engine())
+	if err := serveHTTP(ctx, ln, m.Handler); err != nil {
+		return err
+	}
+	log.Info("souk stopped")
+	return nil
+}
+
+// marketConfig is what startMarketplace needs: the choices of souk serve's
+// flags.
+type marketConfig struct {
+	Database string // SQLite file or postgres:// URL
+	// KeyFile holds the marketplace key; empty means market.key beside an
+	// SQLite database (on PostgreSQL SOUK_MARKET_KEY is then required).
+	KeyFile          string
+	AllowPrivateURLs bool
+	SecureCookies    bool
+	Mailer           notify.Mailer // nil: in-site inbox only
+	Logger           *slog.Logger
+	// Grace is how long an expired instance stays frozen before it is
+	// released (0: order.DefaultGrace).
+	Grace time.Duration
+}
+
+// marketplace is the marketplace as souk serve runs it, started: the
+// database, the delivery engine (with the order domain's hooks and the
+// failure notices), the notice sender, and Handler — the JSON API,
+// /metrics and /healthz — ready to be served.
+type marketplace struct {
+	DB      *store.DB
+	Catalog catalog.Settings
+	Engine  *delivery.Engine
+	Handler http.Handler
+
+	sender *notify.Sender
+	jobs   *jobs.Runner
+}
+
+// startMarketplace opens and migrates the database, reads (or creates) the
+// marketplace key, and starts the delivery engine and the notice sender.
+// Close it when done.
+func startMarketplace(ctx context.Context, cfg marketConfig) (m *marketplace, err error) {
+	log := cfg.Logger
+	db, err := openDatabase(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	m = &marketplace{DB: db}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	keyFile := cfg.KeyFile
+	if keyFile == "" {
+		path, ok := sqlitePath(cfg.Database)
+		if !ok && os.Getenv("SOUK_MARKET_KEY") == "" {
+			return nil, errors.New("on PostgreSQL set the marketplace key explicitly: SOUK_MARKET_KEY or --market-key-file (every node needs the same key)")
+		}
+		keyFile = filepath.Join(filepath.Dir(path), "market.key")
+	}
+	keys, err := marketKeyring(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	m.Catalog = catalog.Settings{Keys: keys, AllowPrivateURLs: cfg.AllowPrivateURLs}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Notices: the in-site inbox always; e-mail when a mailer is given.
+	sender := notify.NewSender(db, notify.SenderConfig{Mailer: cfg.Mailer, Logger: log})
 	recipients := notify.RecipientsFunc(func(ctx context.Context, tx *store.Tx, sellerID string) (notify.Contact, error) {
 		c, err := catalog.SellerContact(ctx, tx, sellerID)
 		return notify.Contact{Recipient: "seller:" + sellerID, Email: c.Email, Phone: c.Phone}, err
@@ -110,18 +177,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// seller of failures (notify's).
 	hooks := order.Hooks()
 	hooks.Failed = notify.Hooks(recipients)
-	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: catalogSettings}, hooks,
+	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: m.Catalog}, hooks,
 		delivery.Config{Logger: log, Metrics: delivery.NewMetrics(reg, db)})
 	if err := engine.Start(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	defer engine.Stop()
+	m.Engine = engine
 	if err := sender.Start(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	defer sender.Stop()
+	m.sender = sender
+	m.jobs = jobs.New(db, "", log, marketJobs(db, engine, cfg)...)
+	m.jobs.Start()
+
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: *secure, Catalog: catalogSettings, Orders: engine}).Handler())
+	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: cfg.SecureCookies, Catalog: m.Catalog, Orders: engine}).Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL().PingContext(r.Context()); err != nil {
@@ -130,13 +200,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		io.WriteString(w, "ok\n")
 	})
+	m.Handler = mux
+	return m, nil
+}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
+// Close stops the notice sender and the delivery engine, then closes the
+// database.
+func (m *marketplace) Close() {
+	if m.jobs != nil {
+		m.jobs.Stop()
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(stdout, "souk listening on http://%s (database: %s)\n", ln.Addr(), db.Engine())
+	if m.sender != nil {
+		m.sender.Stop()
+	}
+	if m.Engine != nil {
+		m.Engine.Stop()
+	}
+	m.DB.Close()
+}
+
+// marketJobs are the periodic jobs of the marketplace, each run on one
+// node at a time (package jobs).
+func marketJobs(db *store.DB, engine *delivery.Engine, cfg marketConfig) []jobs.Job {
+	return []jobs.Job{
+		{Name: "expiry-sweep", Every: 30 * time.Second, Run: func(ctx context.Context) error {
+			_, err := order.Sweep(ctx, db, engine, order.SweepConfig{Grace: cfg.Grace})
+			return err
+		}},
+	}
+}
+
+// serveHTTP serves h on ln until ctx ends, then shuts down gracefully
+// (for up to 30 s).
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -149,6 +246,5 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	log.Info("souk stopped")
 	return nil
 }
