@@ -81,3 +81,25 @@ func runBenchPurchase(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	return nil
 }
+
+func init() {
+	commands["bench sweep"] = command{summary: "measure the expiry sweep over many instances of which some are due", run: runBenchSweep}
+}
+
+func runBenchSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench sweep", "[--database DSN] [--instances N] [--due N]", stderr)
+	database := fs.String("database", envDefault("SOUK_BENCH_DATABASE", ""), "postgres:// URL (a schema of its own, dropped afterwards); empty: a fresh SQLite file (SOUK_BENCH_DATABASE)")
+	instances := fs.Int("instances", 1_000_000, "instances in the table")
+	due := fs.Int("due", 10_000, "of them past their expiry")
+	if rest, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 || *instances < 1 || *due < 0 || *due > *instances {
+		return errUsage
+	}
+	r, err := bench.Sweep(ctx, bench.SweepOptions{Database: *database, Instances: *instances, Due: *due, Out: stdout})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, r.Line())
+	return err
+}
