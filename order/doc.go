@@ -100,12 +100,75 @@
 // if the seller had accepted the instance without finishing it, a
 // releaseInstance is enqueued behind it. A failed order does not count
 // toward purchase limits (it is unsubscribed). Hooks act only on an
-// instance still provisioning, so a repeated outcome changes nothing.
+// instance still provisioning (or a change still pending), so a repeated
+// outcome changes nothing.
 //
-// Order states: paid → completed | failed (an UNSUBSCRIBE order is
-// completed when placed). Instance states: provisioning → active → frozen
-// → released, or failed. Not yet built: the expiry sweep (freeze, grace,
-// release), trials, changes of spec, licence codes, pay-per-use.
+// Order states: paid → completed | failed (an UNSUBSCRIBE order, and
+// any order of a licence product, is completed when placed). Instance
+// states: provisioning → active → frozen → released, or failed. What the
+// seller is told of each event, for SaaS and licence instances alike, is
+// written once, in calls.go.
+//
+// # Trials
+//
+// A purchase with Trial set is a TRIAL order of a spec that offers one
+// (catalog checks the trial allow-list): nothing to pay, an instance
+// provisioned like any other (newInstance) that expires after the spec's
+// trial days. A trial cannot be renewed; ConvertTrial places a
+// TRIAL_TO_FORMAL order instead — the price rule from now (the free days
+// are not added), the instance formal, refreshInstance scene
+// TRIAL_TO_FORMAL — and the seller keeps the instance it provisioned. A
+// trial not converted expires like any instance (below).
+//
+// # Change of spec (the rule)
+//
+// ChangeInstance moves an active instance of a PERIOD spec to another
+// spec of the same product sold by the same period, or to another
+// quantity, for the rest of the time already paid (the expiry stays):
+//
+//	old  = the unused part of the instance's lines (the refund rule below)
+//	new  = Σ over the same lines of
+//	       floor(line amount × new price per period ÷ line's price per period
+//	             × (period end − max(now, period start)) ÷ (period end − period start))
+//	diff = new − old
+//
+// where a price per period is the spec's price × units. A positive diff is
+// paid when the change is placed; a negative one is refunded when the
+// seller has applied the change. The CHANGE order's amount is diff (so
+// negative for a downgrade: money returned), its line is worth new over
+// [now, expiry), and once the change is done the lines it replaces are
+// marked superseded: from then on the refund rule counts the CHANGE line,
+// not them. The seller first answers changeInstanceCheck (policy Once: it
+// may refuse, e.g. a downgrade that would lose data), then
+// upgradeInstance (3 h); a refusal, or an upgrade never acknowledged, fails
+// the order with the reason, refunds what it took, and the instance keeps
+// its spec. While a change is pending the instance cannot be renewed,
+// changed again or unsubscribed. Frozen, released, provisioning and trial
+// instances, and licence instances (buy another spec), cannot be changed.
+//
+// # Expiry, grace and release
+//
+// Sweep, run every 30 s by souk serve (package jobs, one node at a time),
+// freezes every active instance past its expiry — updateInstanceStatus
+// FREEZE — until the end of its grace period (expiry + DefaultGrace, 15
+// days; souk serve --grace), and releases every frozen instance whose grace
+// is over — releaseInstance. A renewal during the grace period makes the
+// instance active again from now (the frozen days are not given back:
+// the buyer pays from the renewal) and enqueues UNFREEZE before the
+// refresh. Nothing of a released instance can be renewed, changed or
+// unsubscribed.
+//
+// # Licence products
+//
+// A purchase of a licence product issues one code per unit (five groups of
+// five unambiguous characters, 125 random bits), and the instance is
+// active at once: the seller is not called. Its software activates a code
+// through the open API (ActivateLicense: once, only an issued code of the
+// seller's own product). Renewal, expiry and release are told to the
+// seller code by code — refreshLicenseCode, updateLicenseCodeStatus,
+// releaseLicenseCode, with the 60 × 2 min License policy — for the codes
+// it knows, the activated ones; a code frozen or released can no longer be
+// activated.
 //
 // # Who sees what
 //
