@@ -28,8 +28,9 @@
 //     moves it to the seller's payable and the platform's revenue.
 //   - The invariant (CheckInvariant): every transaction sums to zero per
 //     currency, all accounts together sum to zero per currency, each kept
-//     balance (ledger_balances) equals the sum of its entries, and no buyer
-//     balance is negative.
+//     balance (ledger_balances: one row for a buyer balance, Shards rows
+//     summed for the accounts every purchase touches) equals the sum of its
+//     entries, and no buyer balance is negative.
 //
 // Post runs inside the caller's store.Tx: the business change (an order, a
 // refund) and its money move commit together or not at all.
