@@ -56,3 +56,15 @@ func (k *Keyring) open(ciphertext []byte, owner string) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// Seal encrypts plaintext for owner, a name of the row that keeps it (a
+// product id; another package's secrets use their own prefix, e.g.
+// "sellerapi:KEYID"). The owner is authenticated data: the ciphertext
+// decrypts only for the same owner. It is for the other packages that keep
+// secrets under the marketplace key.
+func (k *Keyring) Seal(plaintext []byte, owner string) []byte { return k.seal(plaintext, owner) }
+
+// Open reverses Seal; it fails for another owner or a tampered ciphertext.
+func (k *Keyring) Open(ciphertext []byte, owner string) ([]byte, error) {
+	return k.open(ciphertext, owner)
+}

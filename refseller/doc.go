@@ -44,8 +44,19 @@
 //	POST /produce, /produce/produceAPI/v2/{name}  the production URL (sellerkit handler)
 //	GET|POST /control                             the faults in force (X-Control-Key: the access key)
 //	POST /control/licenses                        activate a licence code (X-Control-Key)
+//	POST /control/usage                           push a usage record to the marketplace (X-Control-Key; market.go)
+//	POST /activate                                activate a licence code through the marketplace (market.go)
 //	GET /app/{instanceId}, /app/{instanceId}/admin the app's pages
 //	GET /healthz                                  ok when the database answers
+//
+// # The marketplace's open API
+//
+// With Config.Market, APIKey and APISecret (souk seller run --market
+// --api-key --api-secret) the seller calls the marketplace back through
+// sellerkit.OpenAPIClient: it queries the order of every newInstance to
+// learn its product, spec and charging mode, pushes usage of pay-per-use
+// instances (POST /control/usage) and activates licence codes
+// (POST /activate). See market.go.
 //
 // # Misbehaving on purpose
 //

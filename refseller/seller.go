@@ -39,6 +39,9 @@ type notes struct {
 	// appInfo; it is read per call because it is known only once the
 	// server listens.
 	addr func() string
+	// market calls the marketplace's open API; nil when not configured
+	// (market.go).
+	market *sellerkit.OpenAPIClient
 }
 
 // instance is one row of the instances table.
@@ -71,6 +74,13 @@ func (n *notes) appInfo(inst *instance) *protocol.AppInfo {
 // never create a second instance. With Config.Async the instance is still
 // provisioning when this returns, and the handler answers 000004.
 func (n *notes) NewInstance(ctx context.Context, req *protocol.NewInstanceRequest) (*sellerkit.Instance, error) {
+	var line *sellerkit.OrderLine
+	if n.market != nil && req.TestFlag != 1 {
+		var err error
+		if line, err = n.orderLine(ctx, req.OrderID, req.OrderLineID); err != nil {
+			return nil, err
+		}
+	}
 	now := n.now()
 	state, readyAt := stateActive, now
 	if n.async > 0 {
@@ -89,6 +99,9 @@ func (n *notes) NewInstance(ctx context.Context, req *protocol.NewInstanceReques
 		_, err = tx.ExecContext(ctx, `INSERT INTO instance_orders (instance_id, order_id, order_line_id, event, created_at)
 			SELECT id, order_id, order_line_id, 'newInstance', ? FROM instances WHERE order_id = ? AND order_line_id = ?
 			ON CONFLICT DO NOTHING`, dbTime(now), req.OrderID, req.OrderLineID)
+		if err == nil && line != nil {
+			err = recordOrderLine(ctx, tx, req.OrderID, req.OrderLineID, line)
+		}
 		return err
 	})
 	if err != nil {

@@ -47,6 +47,15 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Market is the marketplace's base URL for its open API (protocol.md
+	// §6), e.g. http://127.0.0.1:8080; with APIKey and APISecret, one of
+	// the seller's API credentials there. All three or none: with them the
+	// seller queries the order of each newInstance, and serves
+	// POST /control/usage and POST /activate (market.go).
+	Market, APIKey, APISecret string
+	// MarketHTTP sends the open API calls; nil means a client with a 20 s
+	// timeout.
+	MarketHTTP *http.Client
 }
 
 // Server is the reference seller: its production URL at /produce, the
@@ -79,6 +88,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("refseller: faults: %w", err)
 	}
+	if set := cfg.Market != "" || cfg.APIKey != "" || cfg.APISecret != ""; set && (cfg.Market == "" || cfg.APIKey == "" || cfg.APISecret == "") {
+		return nil, errors.New("refseller: the marketplace's URL, an API key and its secret go together: give all three or none")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -92,7 +104,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refseller: %w", err)
 	}
-	if err := createSchema(context.Background(), store.DB()); err != nil {
+	err = createSchema(context.Background(), store.DB())
+	if err == nil {
+		err = createMarketSchema(context.Background(), store.DB())
+	}
+	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("refseller: %w", err)
 	}
@@ -100,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{key: cfg.Key, store: store, log: cfg.Logger, stopping: make(chan struct{})}
 	s.addr.Store(cfg.Addr)
 	s.notes = &notes{db: store.DB(), now: cfg.Now, async: cfg.Async, addr: s.publicAddr}
+	if cfg.Market != "" {
+		s.notes.market = &sellerkit.OpenAPIClient{BaseURL: cfg.Market, KeyID: cfg.APIKey, Secret: cfg.APISecret, HTTP: cfg.MarketHTTP, Now: cfg.Now}
+	}
 	s.faults = newFaults(cfg.Faults, cfg.Seed, s.stopping)
 
 	// Faults stand in front of Idempotent, so an injected failure is never
@@ -116,6 +135,8 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /control", s.getControl)
 	mux.HandleFunc("POST /control", s.postControl)
 	mux.HandleFunc("POST /control/licenses", s.postLicence)
+	mux.HandleFunc("POST /control/usage", s.postUsage)
+	mux.HandleFunc("POST /activate", s.postActivate)
 	mux.HandleFunc("GET /app/{instanceId}", s.appPage)
 	mux.HandleFunc("GET /app/{instanceId}/admin", s.appPage)
 	mux.HandleFunc("GET /healthz", s.healthz)

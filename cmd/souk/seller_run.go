@@ -31,6 +31,9 @@ func runSellerRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	slow := fs.Duration("slow", 0, "wait `duration` before every answer [SOUK_SELLER_SLOW]")
 	timeout := fs.Bool("timeout", false, "never answer: hold every call until the caller gives up [SOUK_SELLER_TIMEOUT]")
 	seed := fs.Uint64("seed", 0, "`seed` of the --fail-rate draws; 0: random [SOUK_SELLER_SEED]")
+	market := fs.String("market", envDefault("SOUK_SELLER_MARKET", ""), "the marketplace's base `URL` for its open API: query orders, push usage, activate licences (with --api-key and --api-secret) [SOUK_SELLER_MARKET]")
+	apiKey := fs.String("api-key", envDefault("SOUK_SELLER_API_KEY", ""), "the key `id` of the seller's open API credential [SOUK_SELLER_API_KEY]")
+	apiSecret := fs.String("api-secret", envDefault("SOUK_SELLER_API_SECRET", ""), "the `secret` of the seller's open API credential [SOUK_SELLER_API_SECRET]")
 	if err := flagsFromEnv(fs, map[string]string{
 		"async":           "SOUK_SELLER_ASYNC",
 		"fail-rate":       "SOUK_SELLER_FAIL_RATE",
@@ -49,6 +52,10 @@ func runSellerRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if *key == "" {
 		fmt.Fprintln(stderr, "souk seller run: --key (or SOUK_SELLER_KEY) is required")
+		return errUsage
+	}
+	if set := *market != "" || *apiKey != "" || *apiSecret != ""; set && (*market == "" || *apiKey == "" || *apiSecret == "") {
+		fmt.Fprintln(stderr, "souk seller run: --market, --api-key and --api-secret go together: give all three or none")
 		return errUsage
 	}
 	faults := refseller.Faults{FailRate: *failRate, Slow: *slow, Timeout: *timeout}
@@ -75,6 +82,10 @@ func runSellerRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Faults:  faults,
 		Seed:    *seed,
 		Logger:  log,
+
+		Market:    *market,
+		APIKey:    *apiKey,
+		APISecret: *apiSecret,
 	})
 	if err != nil {
 		ln.Close()
@@ -84,7 +95,7 @@ func runSellerRun(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// Tests and scripts read this line for the address (with port 0, the
 	// port chosen); everything else goes to the log on stderr.
 	fmt.Fprintf(stdout, "souk seller listening on %s\n", srv.ProductionURL())
-	log.Info("seller running", "url", srv.ProductionURL(), "data", *data, "async", *async, "faults", faults)
+	log.Info("seller running", "url", srv.ProductionURL(), "data", *data, "async", *async, "faults", faults, "market", *market)
 	if err := srv.Serve(ctx, ln); err != nil {
 		return err
 	}
