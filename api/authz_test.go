@@ -13,7 +13,10 @@ import (
 	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/api"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/order"
+	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/sellerapi"
 	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 	"github.com/souk-market/souk/store/storetest"
@@ -40,6 +43,7 @@ type statuses [nRoles]int
 type target struct {
 	seller, product, spec, user, token string
 	buyer, order, instance             string
+	message                            string
 	application, certification         int64
 	owner                              *client
 }
@@ -125,6 +129,7 @@ func (w *world) newApplication(state catalog.State) (string, int64) {
 		Specs: []catalog.Spec{
 			{Code: "basic", Name: "Basic", Charging: catalog.ChargePeriod, Period: catalog.Month, Price: catalog.Price{Amount: 9900, Currency: "CNY"}},
 			{Code: "pro", Name: "Pro", Charging: catalog.ChargePeriod, Period: catalog.Year, Price: catalog.Price{Amount: 99000, Currency: "CNY"}},
+			{Code: "plus", Name: "Plus", Charging: catalog.ChargePeriod, Period: catalog.Month, Price: catalog.Price{Amount: 19900, Currency: "CNY"}, TrialDays: 7},
 		}})
 	w.must(err)
 	id := np.ApplicationID
@@ -210,6 +215,8 @@ func fill(t *testing.T, path string, x target) string {
 			v = x.order
 		case segs[i-1] == "instances":
 			v = x.instance
+		case segs[i-1] == "messages":
+			v = x.message
 		case segs[i-1] == "applications" && x.application != 0:
 			v = strconv.FormatInt(x.application, 10)
 		case segs[i-1] == "certifications" && x.certification != 0:
@@ -298,6 +305,13 @@ func TestAuthorisationMatrix(t *testing.T) {
 		x.token = tok.ID
 		return x
 	}
+	// ownerCredential is a new open API credential of the world's seller,
+	// as the body that revokes it.
+	ownerCredential := func(w *world, _ int) any {
+		c, err := sellerapi.CreateCredential(w.ctx, w.db, w.set.Keys, w.ownerActor, "ci")
+		w.must(err)
+		return map[string]any{"keyId": c.KeyID}
+	}
 	register := func(*world, int) any {
 		return map[string]any{"email": fmt.Sprintf("new%d@example.com", unique()), "name": "New", "password": password}
 	}
@@ -334,6 +348,33 @@ func TestAuthorisationMatrix(t *testing.T) {
 			if active {
 				activate(w.t, w.db, x.instance)
 			}
+			return x
+		}
+	}
+
+	trial := func(w *world) target {
+		o, err := order.Purchase(w.ctx, w.db, w.orders, w.buyerActor, order.PurchaseRequest{ProductID: w.listed, SpecCode: "plus", Trial: true})
+		w.must(err)
+		funded(w, 1)
+		x := w.standing()
+		x.order, x.instance = o.ID, o.Lines[0].InstanceID
+		activate(w.t, w.db, x.instance)
+		return x
+	}
+	// call is a production interface call to the world's seller, exhausted
+	// when it is to be re-invoked.
+	call := func(exhausted bool) func(w *world) target {
+		return func(w *world) target {
+			x := w.standing()
+			w.must(w.db.Tx(w.ctx, func(tx *store.Tx) error {
+				id, err := delivery.Enqueue(w.ctx, tx, delivery.NewCall{SellerID: w.seller, ProductID: w.listed, Key: fmt.Sprintf("k-%d", unique()),
+					Policy: delivery.Once, Request: &protocol.ReleaseInstanceRequest{InstanceID: "i-1"}})
+				x.message = strconv.FormatInt(id, 10)
+				if err == nil && exhausted {
+					_, err = tx.ExecContext(w.ctx, `UPDATE delivery_calls SET state = 'exhausted', attempts = 1 WHERE id = $1`, id)
+				}
+				return err
+			}))
 			return x
 		}
 	}
@@ -401,10 +442,24 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"GET /api/v1/instances/{id}":              {setup: bought(false), want: statuses{401, 200, 404, 404, 200}},
 		"POST /api/v1/instances/{id}/renew":       {setup: bought(true), body: always(map[string]any{"periods": 1}), want: statuses{401, 201, 403, 403, 403}},
 		"POST /api/v1/instances/{id}/unsubscribe": {setup: bought(true), want: statuses{401, 201, 403, 403, 403}},
+		"POST /api/v1/instances/{id}/convert":     {setup: trial, body: always(map[string]any{"periods": 1}), want: statuses{401, 201, 403, 403, 403}},
+		"POST /api/v1/instances/{id}/change":      {setup: bought(true), body: always(map[string]any{"specCode": "plus"}), want: statuses{401, 201, 403, 403, 403}},
+		"GET /api/v1/instances/{id}/licenses":     {setup: bought(false), want: statuses{401, 200, 404, 404, 200}},
 		"GET /api/v1/my/orders":                   {want: statuses{401, 200, 403, 403, 403}},
 		"GET /api/v1/my/instances":                {want: statuses{401, 200, 403, 403, 403}},
 		"GET /api/v1/me/balance":                  {want: statuses{401, 200, 200, 200, 200}},
 		"POST /api/v1/buyers/{id}/top-up":         {body: always(map[string]any{"amount": 100, "currency": "CNY"}), want: statuses{401, 403, 403, 403, 200}},
+
+		// Production interface messages: the seller's own, and all for
+		// operators.
+		"GET /api/v1/messages":                {want: statuses{401, 403, 200, 200, 200}},
+		"GET /api/v1/messages/{id}":           {setup: call(false), want: statuses{401, 403, 200, 404, 200}},
+		"POST /api/v1/messages/{id}/reinvoke": {setup: call(true), body: always(map[string]any{"reason": "fixed"}), want: statuses{401, 403, 204, 404, 204}},
+
+		// Open API credentials: a seller's members manage their own seller's.
+		"GET /api/v1/my/api-credentials":         {want: statuses{401, 403, 200, 200, 403}},
+		"POST /api/v1/my/api-credentials":        {body: always(map[string]any{"name": "ci"}), want: statuses{401, 403, 201, 201, 403}},
+		"POST /api/v1/my/api-credentials/revoke": {body: ownerCredential, want: statuses{401, 403, 204, 404, 403}},
 	}
 
 	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {

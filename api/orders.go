@@ -26,6 +26,23 @@ type purchaseRequest struct {
 	Quantity int `json:"quantity,omitempty"`
 	// Periods is how many months or years of a PERIOD spec (0 means 1).
 	Periods int `json:"periods,omitempty"`
+	// Trial asks for the spec's free trial (a TRIAL order) instead.
+	Trial bool `json:"trial,omitempty"`
+}
+
+type changeRequest struct {
+	// SpecCode is the spec to change to ("" keeps the instance's).
+	SpecCode string `json:"specCode,omitempty"`
+	// Quantity is the new number of units of a spec sold by quantity.
+	Quantity int `json:"quantity,omitempty"`
+}
+
+type licenseView struct {
+	Code string `json:"code"`
+	// State is issued, activated, frozen or released.
+	State       string     `json:"state"`
+	ActivatedAt *time.Time `json:"activatedAt,omitempty"`
+	EffectiveAt *time.Time `json:"effectiveAt,omitempty"`
 }
 
 type renewRequest struct {
@@ -79,8 +96,16 @@ type instanceView struct {
 	AdminURL         string     `json:"adminUrl,omitempty"`
 	ExpiresAt        *time.Time `json:"expiresAt,omitempty"`
 	ActivatedAt      *time.Time `json:"activatedAt,omitempty"`
-	CreatedAt        time.Time  `json:"createdAt"`
-	UpdatedAt        time.Time  `json:"updatedAt"`
+	// Kind is saas or license (codes: GET /instances/{id}/licenses).
+	Kind string `json:"kind"`
+	// Trial is set while the instance is a free trial.
+	Trial bool `json:"trial,omitempty"`
+	// ReleaseAt is when a frozen instance is released unless renewed.
+	ReleaseAt *time.Time `json:"releaseAt,omitempty"`
+	// PendingOrderID is a change of spec waiting for the seller.
+	PendingOrderID string    `json:"pendingOrderId,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
 type topUpRequest struct {
@@ -106,6 +131,7 @@ func viewInstance(in order.Instance) instanceView {
 	return instanceView{ID: in.ID, BuyerID: in.BuyerID, SellerID: in.SellerID, ProductID: in.ProductID, SpecCode: in.SpecCode,
 		Quantity: in.Quantity, State: string(in.State), OrderID: in.OrderID, SellerInstanceID: in.SellerInstanceID,
 		FrontEndURL: in.FrontEndURL, AdminURL: in.AdminURL, ExpiresAt: timeOrNil(in.ExpiresAt), ActivatedAt: timeOrNil(in.ActivatedAt),
+		Kind: in.Kind, Trial: in.Trial, ReleaseAt: timeOrNil(in.ReleaseAt), PendingOrderID: in.PendingOrderID,
 		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt}
 }
 
@@ -138,7 +164,7 @@ func (s *Server) purchase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	o, err := order.Purchase(r.Context(), s.db, eng, actorOf(r), order.PurchaseRequest{ProductID: req.ProductID, SpecCode: req.SpecCode,
-		Quantity: req.Quantity, Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+		Quantity: req.Quantity, Periods: req.Periods, Trial: req.Trial, IdempotencyKey: r.Header.Get(idempotencyHeader)})
 	if err != nil {
 		return err
 	}
@@ -176,6 +202,52 @@ func (s *Server) renewInstance(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeOrder(w, o)
+}
+
+func (s *Server) convertTrial(w http.ResponseWriter, r *http.Request) error {
+	eng, err := s.enqueuer()
+	if err != nil {
+		return err
+	}
+	var req renewRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	o, err := order.ConvertTrial(r.Context(), s.db, eng, actorOf(r), order.ConvertRequest{InstanceID: r.PathValue("id"),
+		Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	return writeOrder(w, o)
+}
+
+func (s *Server) changeInstance(w http.ResponseWriter, r *http.Request) error {
+	eng, err := s.enqueuer()
+	if err != nil {
+		return err
+	}
+	var req changeRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	o, err := order.ChangeInstance(r.Context(), s.db, eng, actorOf(r), order.ChangeRequest{InstanceID: r.PathValue("id"),
+		SpecCode: req.SpecCode, Quantity: req.Quantity, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	if err != nil {
+		return err
+	}
+	return writeOrder(w, o)
+}
+
+func (s *Server) instanceLicenses(w http.ResponseWriter, r *http.Request) error {
+	list, err := order.Licenses(r.Context(), s.db, actorOf(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]licenseView, len(list))
+	for i, l := range list {
+		out[i] = licenseView{Code: l.Code, State: string(l.State), ActivatedAt: timeOrNil(l.ActivatedAt), EffectiveAt: timeOrNil(l.EffectiveAt)}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) unsubscribeInstance(w http.ResponseWriter, r *http.Request) error {

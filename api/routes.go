@@ -23,7 +23,7 @@ type route struct {
 }
 
 func (s *Server) routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/api/v1/auth/register", Tag: "account", Summary: "Open a buyer account",
 			Request: registerRequest{}, Response: userView{}, Status: http.StatusCreated, handle: s.register},
 		{Method: "POST", Path: "/api/v1/auth/login", Tag: "account", Summary: "Log in: returns a session token and sets the session cookie",
@@ -136,11 +136,25 @@ func (s *Server) routes() []route {
 			Request: renewRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.renewInstance},
 		{Method: "POST", Path: "/api/v1/instances/{id}/unsubscribe", Tag: "orders", Summary: "Unsubscribe from an instance, refunding the unused part to my balance: an UNSUBSCRIBE order (its buyer); an Idempotency-Key header makes a repeat answer 200 with the first order", Auth: true,
 			Response: orderView{}, Status: http.StatusCreated, handle: s.unsubscribeInstance},
+		{Method: "POST", Path: "/api/v1/instances/{id}/convert", Tag: "orders", Summary: "Convert a trial instance to a formal purchase, paid from my balance: a TRIAL_TO_FORMAL order (its buyer); an Idempotency-Key header makes a repeat answer 200 with the first order", Auth: true,
+			Request: renewRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.convertTrial},
+		{Method: "POST", Path: "/api/v1/instances/{id}/change", Tag: "orders", Summary: "Change an active instance to another spec or quantity for the rest of its paid time: a CHANGE order, the difference paid now or refunded once the seller applied it (its buyer); an Idempotency-Key header makes a repeat answer 200 with the first order", Auth: true,
+			Request: changeRequest{}, Response: orderView{}, Status: http.StatusCreated, handle: s.changeInstance},
+		{Method: "GET", Path: "/api/v1/instances/{id}/licenses", Tag: "orders", Summary: "The licence codes of an instance of a licence product (its buyer, operators)", Auth: true,
+			Response: []licenseView{}, handle: s.instanceLicenses},
 		{Method: "GET", Path: "/api/v1/me/balance", Tag: "orders", Summary: "My balance, one amount per currency", Auth: true,
 			Response: []moneyView{}, handle: s.myBalance},
 		{Method: "POST", Path: "/api/v1/buyers/{id}/top-up", Tag: "orders", Summary: "Top up a buyer's balance; answers its new balance in that currency (operator)", Auth: true,
 			Request: topUpRequest{}, Response: moneyView{}, handle: s.topUp},
-	}
+
+		// Production interface messages.
+		{Method: "GET", Path: "/api/v1/messages", Tag: "messages", Summary: "Production interface messages (calls to sellers), newest first: a seller's members see their seller's, operators all", Auth: true,
+			Query: messageQuery, Response: []callView{}, handle: s.listMessages},
+		{Method: "GET", Path: "/api/v1/messages/{id}", Tag: "messages", Summary: "A message: the call with every attempt (request, response, status, result code, latency, error) and its re-invocations (its seller's members, operators)", Auth: true,
+			Response: messageView{}, handle: s.getMessage},
+		{Method: "POST", Path: "/api/v1/messages/{id}/reinvoke", Tag: "messages", Summary: "Re-invoke an exhausted call with a fresh retry policy, e.g. after fixing the interface (its seller's members, operators)", Auth: true,
+			Request: reinvokeRequest{}, Status: http.StatusNoContent, handle: s.reinvokeMessage},
+	}, s.credentialRoutes()...)
 }
 
 // pageQuery describes the paging parameters of lists.

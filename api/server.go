@@ -9,6 +9,7 @@ import (
 	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/order"
+	"github.com/souk-market/souk/sellerapi"
 	"github.com/souk-market/souk/store"
 )
 
@@ -36,6 +37,9 @@ type Server struct {
 	cat    catalog.Settings
 	orders order.Enqueuer
 	mux    *http.ServeMux
+	// open is the sellers' open API (protocol.md §6), authenticated by its
+	// own signatures, not by sessions or tokens.
+	open *sellerapi.Handler
 }
 
 // New returns a Server with every route registered.
@@ -53,6 +57,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle(rt.Method+" "+rt.Path, adapt(log, h))
 	}
 	s.mux.Handle("GET /api/v1/openapi.json", adapt(log, s.openAPI))
+	s.open = sellerapi.NewHandler(sellerapi.Config{DB: cfg.DB, Keys: cfg.Catalog.Keys, Logger: log})
 	return s
 }
 
@@ -111,6 +116,10 @@ func (s *Server) Handler() http.Handler {
 		s.serveMux(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if sellerapi.Serves(r.URL.Path) {
+			s.open.ServeHTTP(w, r) // signed by a seller's API credential instead
+			return
+		}
 		// A request with a bearer token carries no ambient credential, so
 		// a browser on another origin cannot forge it: only cookie
 		// requests need the origin check.

@@ -21,7 +21,7 @@ type SweepOptions struct {
 	Database string
 	// Instances exist; Due of them are past their expiry.
 	Instances, Due int
-	Out        io.Writer // progress; nil: none
+	Out            io.Writer // progress; nil: none
 }
 
 // SweepResult is what the sweep benchmark measured.

@@ -40,7 +40,10 @@ type Hooks struct {
 
 // Config tunes an Engine. Zero values take the defaults in brackets.
 type Config struct {
-	// Node names this process in leases [a random id].
+	// Node names this process in leases [a random id]. Give a node the
+	// same name across restarts (souk serve: its host name) and it takes
+	// back at start the calls it had in flight when it died; no two live
+	// nodes may share a name.
 	Node string
 	// Workers is the number of calls sent concurrently [64].
 	Workers int
@@ -165,6 +168,19 @@ func (e *Engine) Start(ctx context.Context) error {
 	defer e.life.Unlock()
 	if e.run != nil {
 		return errors.New("delivery engine already started")
+	}
+	// Calls in flight under this node's name were left by its previous
+	// life, which died (a node never has two lives at once): take them
+	// back now rather than when their leases run out (up to 90 s). On
+	// SQLite, a database embedded in one server process, that is every
+	// call in flight. Were two live nodes given one name, the worst this
+	// does is send a call twice, which sellers must bear.
+	q, args := `UPDATE delivery_calls SET lease_until = $1 WHERE state = 'in_flight' AND lease_until > $1`, []any{store.Millis(e.db.Clock().Now())}
+	if e.db.Engine() != store.SQLite {
+		q, args = q+` AND lease_owner = $2`, append(args, e.cfg.Node)
+	}
+	if _, err := e.db.SQL().ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("take back calls left in flight: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	r := &run{cancel: cancel, work: make(chan *Call), results: make(chan result, e.cfg.Workers), done: make(chan struct{})}

@@ -25,6 +25,7 @@ import (
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
+	payperuse "github.com/souk-market/souk/usage"
 )
 
 func init() {
@@ -69,6 +70,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defaultGrace = g
 	}
 	grace := fs.Duration("grace", defaultGrace, "how long an expired instance stays frozen, waiting for a renewal, before it is released (SOUK_GRACE)")
+	node := fs.String("node", envDefault("SOUK_NODE", ""), "this node's name among the marketplace's nodes, the same across its restarts and different from every other node's [the host name] (SOUK_NODE)")
 	smtpFrom := fs.String("smtp-from", envDefault("SOUK_SMTP_FROM", "souk@localhost"), "From address of e-mail notices (SOUK_SMTP_FROM)")
 	if rest, err := parseFlags(fs, args); err != nil {
 		return err
@@ -83,7 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mailer = &notify.SMTPMailer{Addr: *smtpAddr, From: *smtpFrom}
 	}
 	m, err := startMarketplace(ctx, marketConfig{Database: *database, KeyFile: *keyFile, AllowPrivateURLs: *allowPrivate,
-		SecureCookies: *secure, Mailer: mailer, Logger: log, Grace: *grace})
+		SecureCookies: *secure, Mailer: mailer, Logger: log, Grace: *grace, Node: *node})
 	if err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ type marketConfig struct {
 	// Grace is how long an expired instance stays frozen before it is
 	// released (0: order.DefaultGrace).
 	Grace time.Duration
+	// Node names this process among the marketplace's nodes ("": the host
+	// name), the same across restarts.
+	Node string
 }
 
 // marketplace is the marketplace as souk serve runs it, started: the
@@ -177,8 +182,14 @@ func startMarketplace(ctx context.Context, cfg marketConfig) (m *marketplace, er
 	// seller of failures (notify's).
 	hooks := order.Hooks()
 	hooks.Failed = notify.Hooks(recipients)
+	node := cfg.Node
+	if node == "" {
+		if node, err = os.Hostname(); err != nil || node == "" {
+			node = "souk"
+		}
+	}
 	engine := delivery.New(db, client, catalog.Targets{DB: db, Settings: m.Catalog}, hooks,
-		delivery.Config{Logger: log, Metrics: delivery.NewMetrics(reg, db)})
+		delivery.Config{Node: node, Logger: log, Metrics: delivery.NewMetrics(reg, db)})
 	if err := engine.Start(ctx); err != nil {
 		return nil, err
 	}
@@ -187,7 +198,7 @@ func startMarketplace(ctx context.Context, cfg marketConfig) (m *marketplace, er
 		return nil, err
 	}
 	m.sender = sender
-	m.jobs = jobs.New(db, "", log, marketJobs(db, engine, cfg)...)
+	m.jobs = jobs.New(db, node, log, marketJobs(db, engine, cfg)...)
 	m.jobs.Start()
 
 	mux := http.NewServeMux()
@@ -225,6 +236,10 @@ func marketJobs(db *store.DB, engine *delivery.Engine, cfg marketConfig) []jobs.
 	return []jobs.Job{
 		{Name: "expiry-sweep", Every: 30 * time.Second, Run: func(ctx context.Context) error {
 			_, err := order.Sweep(ctx, db, engine, order.SweepConfig{Grace: cfg.Grace})
+			return err
+		}},
+		{Name: "usage-billing", Every: time.Minute, Run: func(ctx context.Context) error {
+			_, err := payperuse.Bill(ctx, db, db.Clock().Now())
 			return err
 		}},
 	}
