@@ -36,6 +36,12 @@ type Hooks struct {
 	// the call is in (1 for the first failure, 2 once exhausted or awaiting
 	// a decision); notify uses it to send at most one notice per stage.
 	Failed func(ctx context.Context, tx *store.Tx, c *Call, stage int) error
+	// Reinvoking runs when somebody asks to re-invoke c, before it is made
+	// pending again; an error (a souk.Error: ECONFLICT, with why) refuses
+	// the re-invocation. The business whose call it is says whether
+	// sending it still makes sense — a newInstance of a purchase already
+	// cancelled and refunded does not.
+	Reinvoking func(ctx context.Context, tx *store.Tx, c *Call) error
 }
 
 // Config tunes an Engine. Zero values take the defaults in brackets.
@@ -303,14 +309,16 @@ func (e *Engine) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
-// NextDue returns when the earliest waiting call is due, and false if no
-// call waits.
+// NextDue returns when the earliest waiting call can be sent, and false
+// if no call waits: a call queued behind an unfinished older call of its
+// key waits for that one, not for its own time. (For tests and tools that
+// step a fake clock from one due call to the next.)
 func (e *Engine) NextDue(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := e.db.SQL().QueryRowContext(ctx, `SELECT min(m) FROM (
-		SELECT (SELECT min(c.next_at) FROM delivery_calls c WHERE c.seller_id = s.seller_id AND c.state = 'pending') AS m FROM delivery_sellers s
-		UNION ALL
-		SELECT (SELECT min(c.next_at) FROM delivery_calls c WHERE c.seller_id = s.seller_id AND c.state = 'retrying') FROM delivery_sellers s) AS due`).Scan(&at)
+	err := e.db.SQL().QueryRowContext(ctx, `SELECT min(c.next_at) FROM delivery_calls c
+		WHERE c.state IN ('pending', 'retrying') AND NOT EXISTS (
+			SELECT 1 FROM delivery_calls p WHERE p.order_key = c.order_key AND p.id < c.id
+			  AND p.state IN ('pending', 'retrying', 'in_flight'))`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, err
 	}

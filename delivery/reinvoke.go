@@ -63,6 +63,21 @@ func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason s
 		if s := State(state); s != Exhausted && s != AwaitingDecision {
 			return souk.Errorf(souk.ECONFLICT, "Call %d is %s; only an exhausted call or one awaiting a decision can be re-invoked.", callID, s)
 		}
+		if e.hooks.Reinvoking != nil {
+			rows, err := tx.QueryContext(ctx, `SELECT `+callColumns+` FROM delivery_calls WHERE id = $1`, callID)
+			if err != nil {
+				return err
+			}
+			calls, err := scanCalls(rows)
+			if err != nil {
+				return err
+			}
+			if len(calls) == 1 {
+				if err := e.hooks.Reinvoking(ctx, tx, calls[0]); err != nil {
+					return err
+				}
+			}
+		}
 		now := store.Millis(tx.Now)
 		if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls
 			SET state = 'pending', next_at = $1, first_at = NULL, stage_start = attempts,

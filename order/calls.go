@@ -82,7 +82,18 @@ func tellRefresh(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, s
 // the buyer unsubscribed; "" at the end of grace): releaseInstance, or
 // releaseLicenseCode for each code. Refreshes and status changes still
 // queued are superseded.
+//
+// A renewal or conversion still waiting for its refresh is closed
+// (completed, with the reason): its refresh is superseded and will never
+// be acknowledged, and the time it paid for is the instance's, refunded
+// with an unsubscription by the refund rule.
 func tellRelease(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, orderID, lineID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, reason = $2, updated_at = $3
+		WHERE state = $4 AND type IN ($5, $6) AND id IN (SELECT order_id FROM order_lines WHERE instance_id = $7)`,
+		string(Completed), "The instance was released before the seller acknowledged this order's refresh.",
+		store.Millis(tx.Now), string(Paid), string(Renew), string(TrialToFormal), in.ID); err != nil {
+		return err
+	}
 	if in.Kind != kindLicense {
 		return tell(ctx, tx, eng, in, delivery.Renewal,
 			&protocol.ReleaseInstanceRequest{InstanceID: in.SellerInstanceID, OrderID: orderID, OrderLineID: lineID},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/settle"
@@ -31,8 +32,43 @@ import (
 // Calls of other activities, or of keys that are not instances of this
 // package, are left alone. Both hooks act only on an instance still
 // provisioning, so a repeated outcome changes nothing.
+//
+// Reinvoking refuses to send again a call whose business is over: the
+// newInstance of a purchase that failed and was refunded (the buyer must
+// buy again; a seller provisioning it now would serve what nobody paid
+// for), the check or upgrade of a change that failed and was refunded, and
+// any call but a release of an instance already released or failed.
 func Hooks() delivery.Hooks {
-	return delivery.Hooks{Succeeded: succeeded, Exhausted: exhausted}
+	return delivery.Hooks{Succeeded: succeeded, Exhausted: exhausted, Reinvoking: reinvoking}
+}
+
+func reinvoking(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
+	in, err := loadInstance(ctx, tx, c.Key)
+	if isNotFound(err) {
+		return nil // not a call of this package's
+	} else if err != nil {
+		return err
+	}
+	switch c.Activity {
+	case protocol.NewInstance:
+		if in.State != Provisioning {
+			return souk.Errorf(souk.ECONFLICT, "The purchase (order %s) is %s: when this call gave up it was cancelled and refunded, so it is not sent again; the buyer can buy again.", in.OrderID, in.State)
+		}
+		return nil
+	case protocol.ChangeInstanceCheck, protocol.UpgradeInstance:
+		if _, _, _, ok, err := pendingChange(ctx, tx, in.ID); err != nil {
+			return err
+		} else if !ok {
+			return souk.Errorf(souk.ECONFLICT, "The change of instance %s this call was for ended (refused and refunded); it is not sent again.", in.ID)
+		}
+		return nil
+	case protocol.ReleaseInstance, protocol.ReleaseLicenseCode:
+		return nil
+	}
+	if in.State == Released || in.State == InstanceFailed {
+		return souk.Errorf(souk.ECONFLICT, "Instance %s is %s; only its release can be sent again.", in.ID, in.State)
+	}
+	return nil
 }
 
 func succeeded(ctx context.Context, tx *store.Tx, c *delivery.Call, o *protocol.Outcome) error {
