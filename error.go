@@ -55,3 +55,22 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// HTTPStatus returns the HTTP status that err's code answers with, in the
+// JSON API and the web console alike: the one table of it. An error
+// without a code is a 500.
+func HTTPStatus(err error) int {
+	switch ErrorCode(err) {
+	case EINVALID:
+		return 400
+	case EUNAUTHENTICATED:
+		return 401
+	case EUNAUTHORIZED:
+		return 403
+	case ENOTFOUND:
+		return 404
+	case ECONFLICT:
+		return 409
+	}
+	return 500
+}

@@ -12,6 +12,10 @@ import (
 	"github.com/souk-market/souk/store"
 )
 
+// SessionCookie names the cookie that carries a browser's session token,
+// for the JSON API and the web console alike.
+const SessionCookie = "souk_session"
+
 // How long a session lasts. It expires after SessionIdleTimeout without
 // use, and SessionMaxLifetime after log-in however much it is used.
 const (

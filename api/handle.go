@@ -20,16 +20,6 @@ const maxBody = 1 << 20
 // render.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// statusOf maps each error code to its HTTP status: the one table of it.
-var statusOf = map[string]int{
-	souk.EINVALID:         http.StatusBadRequest,
-	souk.EUNAUTHENTICATED: http.StatusUnauthorized,
-	souk.EUNAUTHORIZED:    http.StatusForbidden,
-	souk.ENOTFOUND:        http.StatusNotFound,
-	souk.ECONFLICT:        http.StatusConflict,
-	souk.EINTERNAL:        http.StatusInternalServerError,
-}
-
 // errorBody is every error answer.
 type errorBody struct {
 	Error struct {
@@ -52,10 +42,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if code == souk.EINTERNAL {
 		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	status, ok := statusOf[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := souk.HTTPStatus(err)
 	var body errorBody
 	body.Error.Code, body.Error.Message = code, souk.ErrorMessage(err)
 	writeJSON(w, status, body)

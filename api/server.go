@@ -131,8 +131,9 @@ func (s *Server) Handler() http.Handler {
 	})
 }
 
-// sessionCookie is the name of the log-in session cookie.
-const sessionCookie = "souk_session"
+// sessionCookie is the name of the log-in session cookie, shared with the
+// web console.
+const sessionCookie = account.SessionCookie
 
 type actorKey struct{}
 

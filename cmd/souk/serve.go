@@ -25,6 +25,7 @@ import (
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
+	"github.com/souk-market/souk/web"
 	payperuse "github.com/souk-market/souk/usage"
 )
 
@@ -203,6 +204,7 @@ func startMarketplace(ctx context.Context, cfg marketConfig) (m *marketplace, er
 
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{DB: db, Logger: log, SecureCookies: cfg.SecureCookies, Catalog: m.Catalog, Orders: engine}).Handler())
+	mux.Handle("/", web.New(web.Config{DB: db, Logger: log, SecureCookies: cfg.SecureCookies, Catalog: m.Catalog, Engine: engine}).Handler())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL().PingContext(r.Context()); err != nil {
