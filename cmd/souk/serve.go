@@ -25,8 +25,8 @@ import (
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/store"
-	"github.com/souk-market/souk/web"
 	payperuse "github.com/souk-market/souk/usage"
+	"github.com/souk-market/souk/web"
 )
 
 func init() {
