@@ -103,7 +103,8 @@ func (s *Server) formError(w http.ResponseWriter, r *http.Request, name string, 
 	return nil
 }
 
-// funcs are the helpers templates may call.
+// funcs are the helpers templates may call; an area of the console may
+// add its own in an init function of its file.
 var funcs = template.FuncMap{
 	"money":   func(m settle.Money) string { return m.String() },
 	"price":   func(p catalog.Price) string { return settle.M(p.Amount, p.Currency).String() },
