@@ -42,11 +42,12 @@
 //
 // Driving: Engine.RunDue makes every attempt due now, then the clock moves
 // to the next attempt due and the engine runs again, until nothing waits
-// (or a horizon passes). delivery.Engine.NextDue also reports calls queued
-// behind an older unfinished call of their key, which cannot be claimed
-// yet; when it names a time already reached, the harness moves the clock
-// to the earliest waiting call due later instead (from delivery.ListCalls),
-// or it would spin.
+// (or a horizon passes). delivery.Engine.NextDue reports when a call can
+// be sent: a call queued behind an older unfinished call of its key waits
+// for that one, not for its own time. When it names a time already reached
+// (a call enqueued during the step), the harness steps once more; if that
+// claims nothing, the test fails rather than spin (it once reported queued
+// calls as due now: TestRegressionNextDueSkipsQueuedCalls).
 //
 // The one place wall time still matters is asynchronous provisioning: a
 // seller run with --async D makes an instance ready D of its own (wall)
@@ -100,5 +101,10 @@
 // frozen → released, and a code never activated never sent to the seller.
 // TestRandomLifecycles runs seeded random sequences of all of these
 // against a seller failing at random and checks the invariants listed in
-// its comment.
+// its comment. The TestRegression tests (regression_test.go) pin bugs the
+// suite found: a re-invocation of the newInstance of a refunded purchase,
+// or of the upgradeInstance of a refunded change, is refused (ECONFLICT)
+// and nothing reaches the seller; a renewal whose refresh a release
+// superseded is completed with a reason, not left paid; NextDue does not
+// report a call queued behind an older call of its key as due.
 package e2e

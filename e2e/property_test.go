@@ -80,10 +80,13 @@ import (
 //     seller's state is the marketplace's (active, frozen, released), and
 //     after a renewal or conversion the seller's expiry is I's.
 //  6. Orders: none stays paid, except a RENEW or TRIAL_TO_FORMAL whose
-//     refreshInstance was exhausted or superseded (doc.go: the buyer keeps
-//     the time paid for, the call is re-invokable); such an order is
-//     completed exactly when its refreshInstance succeeded, and a CHANGE
-//     exactly when its upgradeInstance did.
+//     refreshInstance was exhausted on an instance not released (doc.go:
+//     the buyer keeps the time paid for, the call is re-invokable). Such an
+//     order is completed when its refreshInstance succeeded; when it did
+//     not and the instance was released (the refresh superseded, or
+//     exhausted and never to be sent again), it is completed with a
+//     reason; a superseded refresh leaves no order paid. A CHANGE is
+//     completed exactly when its upgradeInstance succeeded.
 //
 // And overall: the seller's log and the marketplace's messages record the
 // same attempts (per activity, as many successes and as many failures),
@@ -497,10 +500,12 @@ func (r *run) check(t *testing.T) {
 	refreshOf := map[string]*delivery.Call{}
 	upgradeOf := map[string]*delivery.Call{}
 	counts := map[string]int{}
+	released := map[string]bool{} // instance id → released
 
 	for _, m := range r.insts {
 		r.resolve(t, m)
 		in := w.instance(t, m.buyer, m.id)
+		released[m.id] = in.State == order.Released
 		calls := w.calls(t, m.id)
 		fail := func(format string, args ...any) {
 			t.Helper()
@@ -654,8 +659,7 @@ func (r *run) check(t *testing.T) {
 		extension := o.Type == order.Renew || o.Type == order.TrialToFormal
 		switch {
 		case o.State != order.Paid:
-		case extension && refreshOf[o.ID] != nil &&
-			(refreshOf[o.ID].State == delivery.Exhausted || refreshOf[o.ID].State == delivery.Superseded):
+		case extension && refreshOf[o.ID] != nil && refreshOf[o.ID].State == delivery.Exhausted && !released[o.Lines[0].InstanceID]:
 			counts["renewals left paid"]++
 		default:
 			t.Fatalf("order %s (%s) is still paid after draining", o.ID, o.Type)
@@ -666,7 +670,19 @@ func (r *run) check(t *testing.T) {
 			if c == nil {
 				t.Fatalf("%s order %s has no refreshInstance", o.Type, o.ID)
 			}
-			if (o.State == order.Completed) != (c.State == delivery.Succeeded) {
+			switch rel := released[o.Lines[0].InstanceID]; {
+			case c.State == delivery.Succeeded:
+				if o.State != order.Completed {
+					t.Fatalf("%s order %s is %s, its refreshInstance succeeded", o.Type, o.ID, o.State)
+				}
+			case c.State == delivery.Superseded && !rel:
+				t.Fatalf("%s order %s: its refreshInstance was superseded, but the instance is not released", o.Type, o.ID)
+			case rel:
+				if o.State != order.Completed || o.Reason == "" {
+					t.Fatalf("%s order %s is %s (reason %q), its refreshInstance %s and the instance released: want completed with a reason", o.Type, o.ID, o.State, o.Reason, c.State)
+				}
+				counts["renewals closed by a release ("+string(c.State)+")"]++
+			case o.State != order.Paid:
 				t.Fatalf("%s order %s is %s, its refreshInstance %s", o.Type, o.ID, o.State, c.State)
 			}
 		case o.Type == order.Change:
