@@ -152,7 +152,7 @@ func (s *Server) routes() []route {
 			Query: messageQuery, Response: []callView{}, handle: s.listMessages},
 		{Method: "GET", Path: "/api/v1/messages/{id}", Tag: "messages", Summary: "A message: the call with every attempt (request, response, status, result code, latency, error) and its re-invocations (its seller's members, operators)", Auth: true,
 			Response: messageView{}, handle: s.getMessage},
-		{Method: "POST", Path: "/api/v1/messages/{id}/reinvoke", Tag: "messages", Summary: "Re-invoke an exhausted call with a fresh retry policy, e.g. after fixing the interface (its seller's members, operators)", Auth: true,
+		{Method: "POST", Path: "/api/v1/messages/{id}/reinvoke", Tag: "messages", Summary: "Re-invoke a failed call after fixing the interface: an exhausted one with a fresh retry policy, a retrying one at once within its policy (its seller's members, operators)", Auth: true,
 			Request: reinvokeRequest{}, Status: http.StatusNoContent, handle: s.reinvokeMessage},
 	}, s.credentialRoutes()...)
 }

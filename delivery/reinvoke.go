@@ -28,12 +28,17 @@ type Actor struct {
 
 // Reinvoke makes an exhausted or awaiting call pending again, due now, with
 // a fresh policy stage (new schedule, new deadline, new notices), and
-// records who asked and why. The call keeps its place in its key's order:
-// it is sent before any later call of the same key that is still queued.
+// records who asked and why. A call still retrying is sent now instead of
+// at its next attempt — a seller who fixed its interface need not wait —
+// in the same policy stage: its deadline does not move, so a buyer's
+// protection (a purchase refunded after 3 h) is not put off. Either way
+// the call keeps its place in its key's order: it is sent before any later
+// call of the same key that is still queued.
 //
 // Returns ENOTFOUND if there is no such call (or the actor may not see it),
 // EUNAUTHORIZED if the actor may not re-invoke it, ECONFLICT if it is not
-// exhausted or awaiting a decision, and EINVALID without a reason.
+// exhausted, awaiting a decision or retrying (or the business whose call
+// it is refuses: Hooks.Reinvoking), and EINVALID without a reason.
 func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason string) error {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
@@ -60,8 +65,8 @@ func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason s
 		default:
 			return souk.Errorf(souk.EUNAUTHORIZED, "You may not re-invoke calls.")
 		}
-		if s := State(state); s != Exhausted && s != AwaitingDecision {
-			return souk.Errorf(souk.ECONFLICT, "Call %d is %s; only an exhausted call or one awaiting a decision can be re-invoked.", callID, s)
+		if s := State(state); s != Exhausted && s != AwaitingDecision && s != Retrying {
+			return souk.Errorf(souk.ECONFLICT, "Call %d is %s; only a call that failed (retrying, exhausted or awaiting a decision) can be re-invoked.", callID, s)
 		}
 		if e.hooks.Reinvoking != nil {
 			rows, err := tx.QueryContext(ctx, `SELECT `+callColumns+` FROM delivery_calls WHERE id = $1`, callID)
@@ -79,7 +84,12 @@ func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason s
 			}
 		}
 		now := store.Millis(tx.Now)
-		if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls
+		if State(state) == Retrying {
+			if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls SET next_at = $1, updated_at = $1 WHERE id = $2 AND state = 'retrying'`,
+				now, callID); err != nil {
+				return err
+			}
+		} else if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls
 			SET state = 'pending', next_at = $1, first_at = NULL, stage_start = attempts,
 			    notified_stage = 0, finished_at = NULL, updated_at = $1
 			WHERE id = $2`, now, callID); err != nil {

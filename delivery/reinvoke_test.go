@@ -108,3 +108,46 @@ func TestReinvokeStartsAFreshPolicyStage(t *testing.T) {
 		}
 	})
 }
+
+// A call still retrying is sent at once when re-invoked, in the same
+// policy stage: the attempt happens now, and the deadline stays where it
+// was (the call is exhausted when it would have been).
+func TestReinvokeRetryingSendsNowKeepingTheDeadline(t *testing.T) {
+	clock := souk.NewFakeClock(t0)
+	storetest.Each(t, clock, func(t *testing.T, db *store.DB) {
+		clock.Set(t0)
+		ctx := context.Background()
+		s := newSink(t, clock)
+		s.setAnswer(func(protocol.Activity, []byte) string { return `{"resultCode":"000005","resultMsg":"down"}` })
+		e := newEngine(t, db, s, &hookLog{})
+		id := enqueue(t, db, delivery.NewCall{SellerID: "s", ProductID: "prod-1", Key: "i",
+			Request: &protocol.UpdateInstanceStatusRequest{InstanceID: "i", Status: protocol.StatusFreeze}, Policy: delivery.Renewal})
+		if _, err := e.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, err := delivery.GetMessage(ctx, db, id, "")
+		if err != nil || m.Call.State != delivery.Retrying || !m.Call.NextAt.After(clock.Now()) {
+			t.Fatalf("after one failure: %+v (%v), want retrying later", m.Call, err)
+		}
+		owner := delivery.Actor{Role: delivery.RoleSeller, ID: "u1", SellerID: "s"}
+		if err := e.Reinvoke(ctx, id, owner, "fixed the endpoint"); err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := delivery.GetMessage(ctx, db, id, ""); m.Call.State != delivery.Retrying || !m.Call.NextAt.Equal(clock.Now()) {
+			t.Fatalf("re-invoked retrying call: %s next at %v, want retrying, due now %v", m.Call.State, m.Call.NextAt, clock.Now())
+		}
+		if _, err := e.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, n := callState(t, db, id); n != 2 {
+			t.Fatalf("attempts after the re-invoke = %d, want 2 (sent at once)", n)
+		}
+		// Still failing: the Renewal policy gives up one hour after the
+		// first attempt, as if nobody had re-invoked.
+		runSchedule(t, e, clock)
+		m, _ = delivery.GetMessage(ctx, db, id, "")
+		if m.Call.State != delivery.Exhausted || m.Call.FinishedAt.Sub(t0) > time.Hour+2*time.Minute {
+			t.Fatalf("call %s, finished %v after the first attempt; want exhausted within the first hour's schedule", m.Call.State, m.Call.FinishedAt.Sub(t0))
+		}
+	})
+}
