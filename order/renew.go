@@ -37,38 +37,52 @@ type RenewRequest struct {
 // still provisioning, failed or released; a delisted spec; insufficient
 // balance), EINVALID (periods; a spec not sold by period).
 func RenewInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req RenewRequest) (Order, error) {
-	if err := requireBuyer(by, "renew"); err != nil {
+	return placeExtension(ctx, db, eng, by, extension{typ: Renew, periods: req.Periods, key: req.IdempotencyKey}, req.InstanceID)
+}
+
+// placeExtension places e — a renewal or a trial's conversion — for the
+// buyer's instance id: the checks of the request, the idempotency key, the
+// spec as listed, then in one transaction the instance's state (active or
+// frozen, no change pending; a trial for a conversion and not for a
+// renewal) and extend.
+func placeExtension(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, e extension, id string) (Order, error) {
+	verb := map[Type]string{Renew: "renewed", TrialToFormal: "converted"}[e.typ]
+	if err := requireBuyer(by, map[Type]string{Renew: "renew", TrialToFormal: "buy"}[e.typ]); err != nil {
 		return Order{}, err
 	}
-	req.InstanceID = strings.TrimSpace(req.InstanceID)
+	id = strings.TrimSpace(id)
 	switch {
-	case req.InstanceID == "":
+	case id == "":
 		return Order{}, souk.Errorf(souk.EINVALID, "instanceId: is required.")
-	case req.Periods < 0:
+	case e.periods < 0:
 		return Order{}, souk.Errorf(souk.EINVALID, "periods: must not be negative.")
-	case len(req.IdempotencyKey) > MaxIdempotencyKey:
+	case len(e.key) > MaxIdempotencyKey:
 		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
 	}
-	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
+	if o, found, err := repeatOf(ctx, db, by.UserID, e.key); err != nil || found {
 		return o, err
 	}
-	spec, err := periodSpec(ctx, db, by, req.InstanceID, "renewed")
+	spec, err := periodSpec(ctx, db, by, id, verb)
 	if err != nil {
 		return Order{}, err
 	}
+	e.buyerID = by.UserID
 	var orderID string
-	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		in, err := loadInstance(ctx, tx, req.InstanceID)
+	return placeOnce(ctx, db, by.UserID, e.key, &orderID, func(tx *store.Tx) error {
+		in, err := loadInstance(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := extendable(in, "renewed"); err != nil {
+		if err := extendable(in, verb); err != nil {
 			return err
 		}
-		if in.Trial {
+		switch {
+		case e.typ == Renew && in.Trial:
 			return souk.Errorf(souk.ECONFLICT, "Instance %s is a trial: convert it to a formal purchase instead of renewing it.", in.ID)
+		case e.typ == TrialToFormal && !in.Trial:
+			return souk.Errorf(souk.ECONFLICT, "Instance %s is not a trial; renew it instead.", in.ID)
 		}
-		orderID, err = extend(ctx, tx, eng, in, spec, extension{typ: Renew, buyerID: by.UserID, periods: req.Periods, key: req.IdempotencyKey})
+		orderID, err = extend(ctx, tx, eng, in, spec, e)
 		return err
 	})
 }

@@ -2,8 +2,6 @@ package order
 
 import (
 	"context"
-	"strings"
-
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/store"
 )
@@ -32,38 +30,5 @@ type ConvertRequest struct {
 // sold; insufficient balance), EINVALID (periods; a spec not sold by
 // period).
 func ConvertTrial(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req ConvertRequest) (Order, error) {
-	if err := requireBuyer(by, "buy"); err != nil {
-		return Order{}, err
-	}
-	req.InstanceID = strings.TrimSpace(req.InstanceID)
-	switch {
-	case req.InstanceID == "":
-		return Order{}, souk.Errorf(souk.EINVALID, "instanceId: is required.")
-	case req.Periods < 0:
-		return Order{}, souk.Errorf(souk.EINVALID, "periods: must not be negative.")
-	case len(req.IdempotencyKey) > MaxIdempotencyKey:
-		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
-	}
-	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
-		return o, err
-	}
-	spec, err := periodSpec(ctx, db, by, req.InstanceID, "converted")
-	if err != nil {
-		return Order{}, err
-	}
-	var orderID string
-	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		in, err := loadInstance(ctx, tx, req.InstanceID)
-		if err != nil {
-			return err
-		}
-		if err := extendable(in, "converted"); err != nil {
-			return err
-		}
-		if !in.Trial {
-			return souk.Errorf(souk.ECONFLICT, "Instance %s is not a trial; renew it instead.", in.ID)
-		}
-		orderID, err = extend(ctx, tx, eng, in, spec, extension{typ: TrialToFormal, buyerID: by.UserID, periods: req.Periods, key: req.IdempotencyKey})
-		return err
-	})
+	return placeExtension(ctx, db, eng, by, extension{typ: TrialToFormal, periods: req.Periods, key: req.IdempotencyKey}, req.InstanceID)
 }
