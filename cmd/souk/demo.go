@@ -155,6 +155,7 @@ type demoGuide struct {
 
 func printDemo(w io.Writer, g demoGuide) {
 	fmt.Fprintf(w, "Souk demo: a seeded marketplace (data in %s)\n\n", g.data)
+	fmt.Fprintf(w, "Web console      %s/   (log in with an account below)\n", strings.TrimSuffix(g.api, "/api/v1"))
 	fmt.Fprintf(w, "Marketplace API  %s   (OpenAPI document: %s/openapi.json)\n", g.api, g.api)
 	fmt.Fprintf(w, "Reference seller %s   (the production URL of the products below)\n\n", g.seller)
 
