@@ -2,9 +2,11 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/souk-market/souk"
+	"github.com/souk-market/souk/notify"
 	"github.com/souk-market/souk/store"
 )
 
@@ -25,11 +27,38 @@ type Review struct {
 	At        time.Time
 }
 
+// recordReview records a review in the audit trail and, for an operator's
+// decision, tells the seller: a notice in its inbox, and by e-mail and SMS
+// to its contact (package notify's outbox, sent only if tx commits).
 func recordReview(ctx context.Context, tx *store.Tx, by souk.Actor, subject string, subjectID int64, sellerID, action, why string) error {
-	return insertReview(ctx, tx, Review{
+	if err := insertReview(ctx, tx, Review{
 		Subject: subject, SubjectID: subjectID, SellerID: sellerID,
 		Action: action, By: by.UserID, Role: by.Role, Reason: why, At: tx.Now,
-	})
+	}); err != nil {
+		return err
+	}
+	if action != "approve" && action != "reject" {
+		return nil // a seller's own withdrawal: nothing to tell it
+	}
+	what := map[string]string{
+		"seller":        "Your application to sell on Souk",
+		"certification": fmt.Sprintf("Your business certification #%d", subjectID),
+		"application":   fmt.Sprintf("Your product application #%d", subjectID),
+	}[subject]
+	n := notify.Notice{Recipient: "seller:" + sellerID, Kind: "review." + action}
+	if action == "approve" {
+		n.Subject = what + " was approved"
+		n.Body = n.Subject + "."
+	} else {
+		n.Subject = what + " was rejected"
+		n.Body = n.Subject + ". The reviewer's reason: " + why
+	}
+	if c, err := SellerContact(ctx, tx, sellerID); err != nil {
+		return err
+	} else {
+		n.Email, n.Phone = c.Email, c.Phone
+	}
+	return notify.Post(ctx, tx, n)
 }
 
 // verb is the audit action that moves a review to state s.

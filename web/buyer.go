@@ -198,7 +198,10 @@ func (s *Server) instanceData(r *http.Request) (instanceData, error) {
 		d.Product = v.Listed
 		d.Spec, _ = v.Listed.Spec(in.SpecCode)
 		for _, sp := range v.Listed.Specs {
-			if sp.Charging == catalog.ChargePeriod && sp.Period == d.Spec.Period && !slices.Contains(v.Delisted, sp.Code) {
+			// The same spec is a change only of its quantity, if it has one.
+			same := sp.Code == in.SpecCode
+			if sp.Charging == catalog.ChargePeriod && sp.Period == d.Spec.Period && !slices.Contains(v.Delisted, sp.Code) &&
+				(!same || sp.Quantity != nil) {
 				d.ChangeTo = append(d.ChangeTo, sp)
 			}
 		}

@@ -81,7 +81,10 @@ func TestBuyerInstanceActions(t *testing.T) {
 		s.activate(c)
 		cpath := "/my/instances/" + c
 		p = b.get(cpath)
-		p.mustContain(t, http.StatusOK, `<option value="plus"`, `<option value="basic" selected`)
+		p.mustContain(t, http.StatusOK, `<option value="plus"`)
+		if strings.Contains(p.Body, `<option value="basic"`) {
+			t.Fatal("the instance's own spec, not sold by quantity, is offered as a change")
+		}
 		if strings.Contains(p.Body, `<option value="pro"`) {
 			t.Fatal("a yearly spec is offered for a monthly instance")
 		}
