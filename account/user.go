@@ -379,3 +379,14 @@ func newID(prefix string) string {
 	rand.Read(b)
 	return prefix + hex.EncodeToString(b)
 }
+
+// Email returns the e-mail address of user userID, read in tx: where the
+// marketplace's notices to that user go (package notify). ENOTFOUND if
+// there is no such user.
+func Email(ctx context.Context, tx *store.Tx, userID string) (string, error) {
+	u, err := userByID(ctx, tx, userID)
+	if err != nil {
+		return "", err
+	}
+	return u.Email, nil
+}

@@ -284,8 +284,10 @@ func changeRefused(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 		store.Millis(tx.Now), in.ID); err != nil {
 		return err
 	}
-	_, err = setOrderState(ctx, tx, o.ID, Paid, Failed, reason+".")
-	return err
+	if _, err := setOrderState(ctx, tx, o.ID, Paid, Failed, reason+"."); err != nil {
+		return err
+	}
+	return tellBuyer(ctx, tx, o.BuyerID, "order.failed", fmt.Sprintf("The change of instance %s was not made", in.ID), reason+".")
 }
 
 // pendingChange loads instance id and its pending CHANGE order and line,

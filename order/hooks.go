@@ -148,6 +148,10 @@ func notProvisioned(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 	if err := failAndRefund(ctx, tx, in, reason); err != nil {
 		return err
 	}
+	if err := tellBuyer(ctx, tx, in.BuyerID, "order.failed", fmt.Sprintf("Order %s failed and was refunded", in.OrderID),
+		fmt.Sprintf("The seller could not provide instance %s of product %s. %s", in.ID, in.ProductID, reason)); err != nil {
+		return err
+	}
 	if c.PollID != "" {
 		// The seller accepted the instance but never finished it: release
 		// it, so the seller does not keep what nobody paid for.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/souk-market/souk/delivery"
+	"github.com/souk-market/souk/notify"
 	"slices"
 	"strings"
 	"testing"
@@ -126,7 +127,27 @@ func TestExpiryReleasesAtTheEndOfGrace(t *testing.T) {
 		if got := e.balance(t, settle.BuyerBalance(b.UserID)); got != 100000-9900 {
 			t.Fatalf("balance = %d, want %d (nothing refunded for time used)", got, 100000-9900)
 		}
+		e.wantNotices(t, b, "instance.released", "instance.frozen")
 	})
+}
+
+// wantNotices checks the kinds of the notices in b's inbox, newest first,
+// each with an e-mail queued to b's address.
+func (e *env) wantNotices(t *testing.T, b souk.Actor, kinds ...string) {
+	t.Helper()
+	ms := mustValue[[]notify.Message](t)(notify.Inbox(ctx, e.db, order.BuyerInbox(b.UserID), notify.InboxFilter{}))
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.Kind)
+	}
+	if !slices.Equal(got, kinds) {
+		t.Fatalf("the buyer's notices = %v, want %v", got, kinds)
+	}
+	var emails int
+	must(t, e.db.SQL().QueryRow(`SELECT count(*) FROM notify_outbox WHERE channel = 'email' AND recipient = $1`, order.BuyerInbox(b.UserID)).Scan(&emails))
+	if emails != len(kinds) {
+		t.Fatalf("%d e-mails queued to the buyer, want %d", emails, len(kinds))
+	}
 }
 
 // A trial costs nothing, cannot be renewed, and is converted by a

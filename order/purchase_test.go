@@ -152,6 +152,7 @@ func TestSellerFailingThreeHoursFailsAndRefunds(t *testing.T) {
 		if got := e.balance(t, settle.PlatformClearing); got != 0 {
 			t.Fatalf("clearing after refund = %d, want 0", got)
 		}
+		e.wantNotices(t, b, "order.failed")
 		// A failed purchase does not count toward limits: buy again.
 		mustValue[order.Order](t)(order.Purchase(ctx, e.db, e.engine, b, order.PurchaseRequest{ProductID: e.product, SpecCode: "basic"}))
 	})

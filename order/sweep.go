@@ -119,6 +119,9 @@ func freeze(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, grace 
 	if ok, err := changed(res, err); !ok || err != nil {
 		return false, err
 	}
+	if err := tellFrozen(ctx, tx, in, formatNoticeTime(in.ExpiresAt.Add(grace))); err != nil {
+		return false, err
+	}
 	return true, tellStatus(ctx, tx, eng, in, protocol.StatusFreeze)
 }
 
@@ -131,5 +134,11 @@ func release(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, _ tim
 	if ok, err := changed(res, err); !ok || err != nil {
 		return false, err
 	}
+	if err := tellReleased(ctx, tx, in); err != nil {
+		return false, err
+	}
 	return true, tellRelease(ctx, tx, eng, in, "", "")
 }
+
+// formatNoticeTime writes a time for a person: "2026-12-16 09:00 UTC".
+func formatNoticeTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

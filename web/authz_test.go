@@ -388,14 +388,18 @@ func TestAuthorisationMatrix(t *testing.T) {
 			return x
 		}
 	}
-	// inboxNotice is an unread notice in the world's seller's inbox.
-	inboxNotice := func(w *mxWorld) mxTarget {
+	// inboxNotice is an unread notice in the world's seller's inbox,
+	// buyerNotice one in the world's buyer's.
+	var noticeIn func(w *mxWorld, recipient string) mxTarget
+	inboxNotice := func(w *mxWorld) mxTarget { return noticeIn(w, "seller:"+w.seller) }
+	buyerNotice := func(w *mxWorld) mxTarget { return noticeIn(w, order.BuyerInbox(w.buyerActor.UserID)) }
+	noticeIn = func(w *mxWorld, recipient string) mxTarget {
 		x := w.standing()
 		subject := fmt.Sprintf("Notice %d", unique())
 		w.must(w.s.db.Tx(w.ctx, func(tx *store.Tx) error {
-			return notify.Post(w.ctx, tx, notify.Notice{Recipient: "seller:" + w.seller, Kind: "test", Subject: subject, Body: "Read me."})
+			return notify.Post(w.ctx, tx, notify.Notice{Recipient: recipient, Kind: "test", Subject: subject, Body: "Read me."})
 		}))
-		ms, err := notify.Inbox(w.ctx, w.s.db, "seller:"+w.seller, notify.InboxFilter{Limit: 10})
+		ms, err := notify.Inbox(w.ctx, w.s.db, recipient, notify.InboxFilter{Limit: 10})
 		w.must(err)
 		for _, m := range ms {
 			if m.Subject == subject {
@@ -493,6 +497,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /seller/applications/{id}/discard":  {setup: application(catalog.Draft), want: mxStatuses{401, 403, 303, 404, 403}},
 
 		"GET /seller/inbox":            {want: mxStatuses{303, 403, 200, 200, 403}},
+		"GET /my/inbox":                {want: mxStatuses{303, 200, 200, 200, 200}},
+		"POST /my/inbox/{id}/read":     {setup: buyerNotice, want: mxStatuses{401, 303, 404, 404, 404}},
 		"POST /seller/inbox/{id}/read": {setup: inboxNotice, want: mxStatuses{401, 403, 303, 404, 403}},
 
 		"GET /seller/api-credentials":         {want: mxStatuses{303, 403, 200, 200, 403}},

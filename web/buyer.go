@@ -29,7 +29,19 @@ func (s *Server) buyerRoutes() []route {
 		{Method: "POST", Path: "/my/instances/{id}/change", Auth: true, handle: s.change},
 		{Method: "POST", Path: "/my/instances/{id}/unsubscribe", Auth: true, handle: s.unsubscribe},
 		{Method: "GET", Path: "/my/balance", Auth: true, handle: s.myBalance},
+		{Method: "GET", Path: "/my/inbox", Auth: true, handle: s.myInbox},
+		{Method: "POST", Path: "/my/inbox/{id}/read", Auth: true, handle: s.myMarkRead},
 	}
+}
+
+// myInbox is the visitor's own notices: for a buyer, what order tells it
+// of its purchases and instances.
+func (s *Server) myInbox(w http.ResponseWriter, r *http.Request) error {
+	return s.inbox(w, r, order.BuyerInbox(actorOf(r).UserID), "/my/inbox")
+}
+
+func (s *Server) myMarkRead(w http.ResponseWriter, r *http.Request) error {
+	return s.markRead(w, r, order.BuyerInbox(actorOf(r).UserID), "/my/inbox")
 }
 
 // productNames looks products' names up once per page.

@@ -217,65 +217,23 @@ func digits(s string) bool {
 	return s != ""
 }
 
-// The inbox.
+// The inbox (web/inbox.go shows it).
 
-type inboxData struct {
-	Messages []notify.Message
-	Unread   int
-	OnlyNew  bool
-	Pager    pager
-}
-
-// sellerInbox shows the seller's in-site messages, newest first, a page at
-// a time; ?unread=1 shows the unread ones only. Reading the member's own
-// seller first (catalog.MySeller) is what decides who may: only a seller
-// member, and only its own seller's inbox.
+// sellerInbox shows the seller's in-site messages. Reading the member's
+// own seller first (catalog.MySeller) is what decides who may: only a
+// seller member, and only its own seller's inbox.
 func (s *Server) sellerInbox(w http.ResponseWriter, r *http.Request) error {
-	ctx, by, q := r.Context(), actorOf(r), r.URL.Query()
-	if _, err := catalog.MySeller(ctx, s.db, by); err != nil {
+	if _, err := catalog.MySeller(r.Context(), s.db, actorOf(r)); err != nil {
 		return err
 	}
-	f := notify.InboxFilter{Unread: q.Get("unread") != "", Limit: pageSize + 1}
-	if b := q.Get("before"); b != "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n <= 0 {
-			return souk.Errorf(souk.EINVALID, "before: %q is not a message id.", b)
-		}
-		f.BeforeID = n
-	}
-	ms, err := notify.Inbox(ctx, s.db, sellerRecipient(by), f)
-	if err != nil {
-		return err
-	}
-	d := inboxData{OnlyNew: f.Unread}
-	var more bool
-	d.Messages, more = pageOf(ms)
-	if len(d.Messages) > 0 {
-		d.Pager = newPager(r, "before", more, strconv.FormatInt(d.Messages[len(d.Messages)-1].ID, 10))
-	}
-	if d.Unread, err = notify.UnreadCount(ctx, s.db, sellerRecipient(by)); err != nil {
-		return err
-	}
-	return s.show(w, r, "seller_inbox", d)
+	return s.inbox(w, r, sellerRecipient(actorOf(r)), "/seller/inbox")
 }
 
 func (s *Server) sellerMarkRead(w http.ResponseWriter, r *http.Request) error {
-	ctx, by := r.Context(), actorOf(r)
-	if _, err := catalog.MySeller(ctx, s.db, by); err != nil {
+	if _, err := catalog.MySeller(r.Context(), s.db, actorOf(r)); err != nil {
 		return err
 	}
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return souk.Errorf(souk.ENOTFOUND, "Message %s not found.", r.PathValue("id"))
-	}
-	if err := notify.MarkRead(ctx, s.db, sellerRecipient(by), id); err != nil {
-		return err
-	}
-	next := safeNext(r.PostForm.Get("next"))
-	if !strings.HasPrefix(next, "/seller/inbox") {
-		next = "/seller/inbox"
-	}
-	return s.seeOther(w, r, next, "Marked as read.")
+	return s.markRead(w, r, sellerRecipient(actorOf(r)), "/seller/inbox")
 }
 
 // API credentials.
