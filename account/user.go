@@ -207,6 +207,16 @@ func GetUser(ctx context.Context, db *store.DB, by souk.Actor, userID string) (*
 	return userByID(ctx, db.SQL(), userID)
 }
 
+// UserByEmail returns the user with email address email, to an operator
+// (who finds a buyer to top up, say); anyone else gets EUNAUTHORIZED.
+// ENOTFOUND if there is no such user.
+func UserByEmail(ctx context.Context, db *store.DB, by souk.Actor, email string) (*User, error) {
+	if err := requireOperator(by, "look up"); err != nil {
+		return nil, err
+	}
+	return userByEmailKey(ctx, db.SQL(), emailKey(email))
+}
+
 // PasswordChange is a user's request to change their password.
 type PasswordChange struct {
 	// Current is the password now: asked for again even though the user

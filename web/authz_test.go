@@ -524,6 +524,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /ops/review/certifications/{id}/reject":  {setup: pendingCertification, form: reason, want: mxStatuses{401, 403, 403, 403, 303}},
 		"POST /ops/review/applications/{id}/approve":   {setup: application(catalog.Submitted), want: mxStatuses{401, 403, 403, 403, 303}},
 		"POST /ops/review/applications/{id}/reject":    {setup: application(catalog.Submitted), form: reason, want: mxStatuses{401, 403, 403, 403, 303}},
+		"GET /ops/top-up":                              {want: mxStatuses{303, 403, 403, 403, 200}},
+		"POST /ops/top-up": {form: func(w *mxWorld, _ mxTarget, _ int) url.Values {
+			return url.Values{"email": {w.loginEmail}, "amount": {"10.00"}, "currency": {"CNY"}}
+		}, want: mxStatuses{401, 403, 403, 403, 303}},
 	}
 
 	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {

@@ -28,6 +28,8 @@ func (s *Server) opsRoutes() []route {
 		{Method: "POST", Path: "/ops/review/certifications/{id}/reject", Auth: true, handle: s.decide(subjectCertification, false)},
 		{Method: "POST", Path: "/ops/review/applications/{id}/approve", Auth: true, handle: s.decide(subjectApplication, true)},
 		{Method: "POST", Path: "/ops/review/applications/{id}/reject", Auth: true, handle: s.decide(subjectApplication, false)},
+		{Method: "GET", Path: "/ops/top-up", Auth: true, handle: s.topUpPage},
+		{Method: "POST", Path: "/ops/top-up", Auth: true, handle: s.topUp},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/protocol"
+	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 	"github.com/souk-market/souk/store/storetest"
 )
@@ -144,6 +145,31 @@ func TestReviewQueuesApproveAndReject(t *testing.T) {
 		}
 		if p := op.get("/ops/review/applications/999999"); p.Status != http.StatusNotFound {
 			t.Fatalf("no such application = %d, want 404", p.Status)
+		}
+	})
+}
+
+// The operator tops a buyer up by e-mail with an exact decimal amount; a
+// mistyped e-mail or amount keeps the form and moves no money.
+func TestOpsTopUp(t *testing.T) {
+	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {
+		s := newSite(t, db)
+		op := s.newUser(souk.RoleOperator, "")
+		buyer := s.newUser(souk.RoleBuyer, "")
+		op.get("/ops/top-up").mustContain(t, http.StatusOK, `name="email"`, `value="CNY"`)
+		p := op.post("/ops/top-up", url.Values{"email": {"nobody@example.com"}, "amount": {"12.34"}, "currency": {"CNY"}})
+		p.mustContain(t, http.StatusNotFound, `value="nobody@example.com"`, `value="12.34"`)
+		p = op.post("/ops/top-up", url.Values{"email": {buyer.User.Email}, "amount": {"12.345"}, "currency": {"CNY"}})
+		p.mustContain(t, http.StatusBadRequest, "more than 2 decimals", `value="12.345"`)
+		if p := op.post("/ops/top-up", url.Values{"email": {strings.ToUpper(buyer.User.Email)}, "amount": {"12.34"}, "currency": {"cny"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("top-up: %d\n%s", p.Status, p.Body)
+		}
+		op.get("/ops/top-up").mustContain(t, http.StatusOK, "Topped up 12.34 CNY for "+buyer.User.Email+": the balance is now 12.34 CNY.")
+		if b, _ := settle.Balance(t.Context(), db.SQL(), settle.BuyerBalance(buyer.User.ID), "CNY"); b != 1234 {
+			t.Fatalf("balance = %d, want 1234", b)
+		}
+		if err := settle.CheckInvariant(t.Context(), db); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
