@@ -193,6 +193,7 @@ type messageData struct {
 	Base          string
 	AllSites      bool
 	SellerName    string
+	ProductName   string
 	Call          *delivery.Call
 	Request       string
 	Attempts      []attemptRow
@@ -239,6 +240,8 @@ func (s *Server) loadMessage(r *http.Request) (messageData, error) {
 	if d.AllSites {
 		d.SellerName = s.sellerNames(r, []string{m.Call.SellerID})[m.Call.SellerID]
 	}
+	names := productNames{s: s, by: a, names: map[string]string{}}
+	d.ProductName = names.name(r.Context(), m.Call.ProductID)
 	for _, at := range m.Attempts {
 		d.Attempts = append(d.Attempts, attemptRow{Attempt: at, RequestText: pretty(at.Request), ResponseText: pretty(at.Response)})
 	}
