@@ -276,18 +276,28 @@ func (s *Sender) claim(ctx context.Context) ([]outboxRow, error) {
 // permanent marks an error no retry can cure.
 type permanent struct{ error }
 
+func (p permanent) Unwrap() error { return p.error }
+
+// unconfigured is the error of a channel the marketplace has no transport
+// for: expected (a development marketplace sends no e-mail or SMS), so the
+// row fails quietly, with the reason kept on it, instead of being logged
+// as a failure.
+type unconfigured string
+
+func (e unconfigured) Error() string { return string(e) }
+
 func (s *Sender) send(ctx context.Context, r outboxRow) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
 	defer cancel()
 	switch r.channel {
 	case ChannelEmail:
 		if s.cfg.Mailer == nil {
-			return permanent{errors.New("no e-mail transport is configured")}
+			return permanent{unconfigured("no e-mail transport is configured")}
 		}
 		return s.cfg.Mailer.Send(ctx, r.address, r.subject, r.body)
 	case ChannelSMS:
 		if s.cfg.SMS == nil {
-			return permanent{errors.New("no SMS gateway is configured")}
+			return permanent{unconfigured("no SMS gateway is configured")}
 		}
 		return s.cfg.SMS.Send(ctx, r.address, r.body)
 	}
@@ -312,7 +322,11 @@ func (s *Sender) record(ctx context.Context, r outboxRow, sendErr error) error {
 				state = "pending"
 				nextAt = now.Add(retryDelays[min(r.attempts, len(retryDelays))-1])
 			}
-			s.log.Warn("notify: send failed", "row", r.id, "channel", r.channel, "attempt", r.attempts, "state", state, "err", sendErr)
+			level := slog.LevelWarn
+			if errors.As(sendErr, new(unconfigured)) {
+				level = slog.LevelDebug
+			}
+			s.log.Log(ctx, level, "notify: send failed", "row", r.id, "channel", r.channel, "attempt", r.attempts, "state", state, "err", sendErr)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE notify_outbox
 			SET state = $1, next_at = $2, sent_at = $3, last_error = COALESCE($4, last_error),
