@@ -26,10 +26,23 @@
 //  4. signature = base64(HMAC-SHA256(secret, "ts={ts}&nonce={nonce}&body={raw body}"))
 //     (protocol.SignOpenAPI), compared in constant time;
 //  5. the nonce has not been used with this key within twice the window
-//     (protocol.ReplayCache; only authenticated nonces are remembered, so
-//     forged calls cannot fill it). The cache is per process: behind a
-//     load balancer a replay reaching another node inside the window is
-//     not caught by it (the timestamp window still bounds it).
+//     ("replayed nonce"). Each accepted (key id, nonce) is written to the
+//     table sellerapi_nonces, which every node shares, under a unique
+//     index: a replay is refused whichever node it reaches, and of
+//     concurrent identical calls exactly one is accepted. Nonces are per
+//     key. Only calls whose signature verified write a row, so forged
+//     calls cannot fill the table.
+//
+// A nonce's row is kept for twice the window after the call was accepted
+// (seen_at, the accepting node's clock): the call's ts lay within ±window
+// of seen_at, so after seen_at + 2 × window no node accepts it, whatever
+// its own clock. Older rows are deleted opportunistically: a Handler runs
+// DELETE … WHERE seen_at < now − 2 × window on the first call it accepts
+// once PurgeEvery (a minute) has passed since its last purge, so each
+// process deletes at most once a minute and the table holds about two
+// windows' worth of accepted calls, plus a minute. A purge that fails is
+// logged, not the call's. An expired row not yet purged does not refuse
+// its nonce: a new use takes it over.
 //
 // Only the body is signed, as KooGallery does: the query string of an order
 // query is not. Bodies are capped at 1 MiB (HTTP 413).

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/souk-market/souk"
@@ -37,8 +38,8 @@ type Config struct {
 	Keys *catalog.Keyring
 	// Logger receives the marketplace's own failures; nil: slog.Default().
 	Logger *slog.Logger
-	// Profile gives the timestamp window and the replay cache's size;
-	// zero: protocol.Default.
+	// Profile gives the timestamp window (a nonce is remembered for twice
+	// it); zero: protocol.Default.
 	Profile protocol.Profile
 }
 
@@ -48,7 +49,9 @@ type Handler struct {
 	keys    *catalog.Keyring
 	log     *slog.Logger
 	profile protocol.Profile
-	replay  *protocol.ReplayCache
+	// nextPurge is when (Unix ms, the store's clock) this Handler next
+	// deletes expired nonces (maybePurge).
+	nextPurge atomic.Int64
 }
 
 // NewHandler returns a Handler.
@@ -61,7 +64,7 @@ func NewHandler(cfg Config) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{db: cfg.DB, keys: cfg.Keys, log: log, profile: p, replay: protocol.NewReplayCache(p.TimestampWindow, p.ReplayCacheSize)}
+	return &Handler{db: cfg.DB, keys: cfg.Keys, log: log, profile: p}
 }
 
 // endpoint is one path of the open API.
@@ -156,8 +159,12 @@ func (h *Handler) authenticate(ctx context.Context, hd http.Header, body []byte)
 	if err != nil || !hmac.Equal(got, want) {
 		return Credential{}, authFailure("the signature does not match (base64 of HMAC-SHA256 over \"ts={ts}&nonce={nonce}&body={body}\" with the key's secret).")
 	}
-	if !h.replay.Add(keyID+"\x00"+nonce, now) {
-		return Credential{}, authFailure("nonce already used.")
+	// Only now, the signature verified, is the nonce written: forged calls
+	// cannot fill the table.
+	if fresh, err := h.remember(ctx, keyID, nonce, now); err != nil {
+		return Credential{}, err
+	} else if !fresh {
+		return Credential{}, authFailure("replayed nonce: key %s used it within the last %s.", keyID, 2*window)
 	}
 	return c, nil
 }
