@@ -86,7 +86,12 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 	if to.Charging != catalog.ChargePeriod {
 		return Order{}, souk.Errorf(souk.EINVALID, "Spec %s is not sold by period; an instance can change only to a spec sold by period.", to.Code)
 	}
-	if okFrom && from.Period != to.Period {
+	if !okFrom {
+		// The period and price the instance was bought at are the listed
+		// spec's: without it the change cannot be valued.
+		return Order{}, souk.Errorf(souk.ECONFLICT, "Spec %s of instance %s is no longer sold; it can be renewed to its end or unsubscribed, not changed.", in.SpecCode, in.ID)
+	}
+	if from.Period != to.Period {
 		return Order{}, souk.Errorf(souk.EINVALID, "Spec %s is sold by the %s and %s by the %s; a change keeps the period.",
 			to.Code, strings.ToLower(to.Period), from.Code, strings.ToLower(from.Period))
 	}
@@ -106,7 +111,7 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 		if err := catalog.CheckPurchaseTx(ctx, tx, by, in.ProductID, to.Code, catalog.PurchaseCheck{Quantity: units, History: noLimits{}}); err != nil {
 			return err
 		}
-		in, err := loadInstance(ctx, tx, req.InstanceID)
+		in, err := lockInstance(ctx, tx, req.InstanceID)
 		if err != nil {
 			return err
 		}
@@ -171,8 +176,8 @@ func (noLimits) ActiveUntil(context.Context, string, string, string) (time.Time,
 // as paid (old — what unsubscribing would refund) and at perPeriod, the new
 // spec's price per period for the new units (now): for each line,
 // floor(amount × perPeriod × remaining ÷ (its price per period × its whole
-// period)). A line of a free spec has no price to scale and is worth 0 at
-// the new price too.
+// period)). A line of a free spec still running has no price to scale: it
+// can change only to another free spec (ECONFLICT otherwise).
 func changeValues(ctx context.Context, tx *store.Tx, instanceID string, perPeriod int64, at time.Time) (old settle.Money, now int64, err error) {
 	old, err = unusedPart(ctx, tx, instanceID, at)
 	if err != nil {
@@ -196,7 +201,15 @@ func changeValues(ctx context.Context, tx *store.Tx, instanceID string, perPerio
 			return settle.Money{}, 0, err
 		}
 		paidPerPeriod := new(big.Int).Mul(big.NewInt(unitPrice), big.NewInt(max(qty, 1)))
-		if paidPerPeriod.Sign() <= 0 || end <= start {
+		if end <= start {
+			continue
+		}
+		if paidPerPeriod.Sign() <= 0 {
+			if perPeriod > 0 && end > t {
+				// A free period has no price to scale: changing it to a
+				// paid spec would give the paid spec for nothing.
+				return settle.Money{}, 0, souk.Errorf(souk.ECONFLICT, "Instance %s was bought free; buy the paid spec instead of changing to it.", instanceID)
+			}
 			continue
 		}
 		from := max(t, start)
@@ -234,6 +247,11 @@ func changeDone(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 	if err != nil || !ok {
 		return err
 	}
+	// The order's state moves first, and only once: what follows happens
+	// only for the transaction that moved it.
+	if ok, err := setOrderState(ctx, tx, o.ID, Paid, Completed, ""); err != nil || !ok {
+		return err
+	}
 	var spec string
 	var qty int
 	if err := tx.QueryRowContext(ctx, `SELECT spec_code, quantity FROM order_lines WHERE id = $1`, lineID).Scan(&spec, &qty); err != nil {
@@ -249,12 +267,9 @@ func changeDone(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 		return err
 	}
 	if o.Amount.Amount < 0 {
-		if err := refundOrder(ctx, tx, o.ID, o.BuyerID, settle.M(-o.Amount.Amount, o.Amount.Currency), "a change to a cheaper spec"); err != nil {
-			return err
-		}
+		return refundOrder(ctx, tx, o.ID, o.BuyerID, settle.M(-o.Amount.Amount, o.Amount.Currency), "a change to a cheaper spec")
 	}
-	_, err = setOrderState(ctx, tx, o.ID, Paid, Completed, "")
-	return err
+	return nil
 }
 
 // changeRefused ends the change of instance c.Key that the seller refused
@@ -276,6 +291,13 @@ func changeRefused(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 	reason += "; the instance keeps its spec"
 	if o.Amount.Amount > 0 {
 		reason += " and the order was refunded"
+	}
+	// The order's state moves first, and only once: the refund follows
+	// only for the transaction that moved it.
+	if ok, err := setOrderState(ctx, tx, o.ID, Paid, Failed, reason+"."); err != nil || !ok {
+		return err
+	}
+	if o.Amount.Amount > 0 {
 		if err := refundOrder(ctx, tx, o.ID, o.BuyerID, o.Amount, "change refused"); err != nil {
 			return err
 		}
@@ -284,16 +306,13 @@ func changeRefused(ctx context.Context, tx *store.Tx, c *delivery.Call) error {
 		store.Millis(tx.Now), in.ID); err != nil {
 		return err
 	}
-	if _, err := setOrderState(ctx, tx, o.ID, Paid, Failed, reason+"."); err != nil {
-		return err
-	}
 	return tellBuyer(ctx, tx, o.BuyerID, "order.failed", fmt.Sprintf("The change of instance %s was not made", in.ID), reason+".")
 }
 
 // pendingChange loads instance id and its pending CHANGE order and line,
 // if it has one still paid.
 func pendingChange(ctx context.Context, tx *store.Tx, id string) (Instance, Order, string, bool, error) {
-	in, err := loadInstance(ctx, tx, id)
+	in, err := lockInstance(ctx, tx, id)
 	if isNotFound(err) {
 		return Instance{}, Order{}, "", false, nil
 	} else if err != nil {

@@ -144,7 +144,24 @@
 // the order with the reason, refunds what it took, and the instance keeps
 // its spec. While a change is pending the instance cannot be renewed,
 // changed again or unsubscribed. Frozen, released, provisioning and trial
-// instances, and licence instances (buy another spec), cannot be changed.
+// instances, and licence instances (buy another spec), cannot be changed;
+// nor can an instance whose own spec is no longer sold, or one still
+// running on a free spec changed to a paid one — the rule could not value
+// them. Note for settlement: the CHANGE line's amount is the new value of
+// the remaining time, which takes over from the lines it supersedes; the
+// money the CHANGE order moved is its amount, diff.
+//
+// # Concurrency
+//
+// Every transaction that decides from an instance's state and then changes
+// it or moves money for it — renewal, conversion, change, unsubscription,
+// the sweep, the engine's hooks — first locks the instance's row
+// (lockInstance: SELECT … FOR UPDATE on PostgreSQL; an SQLite write
+// transaction holds the database), so two of them about one instance run
+// one after the other and the second sees the first's outcome: two
+// unsubscriptions refund once, a renewal and the release at the end of
+// grace do not both happen. Hooks move an order's state with a conditional
+// update first and refund only if it moved.
 //
 // # Expiry, grace and release
 //

@@ -176,21 +176,20 @@ func failAndRefund(ctx context.Context, tx *store.Tx, in Instance, reason string
 		Scan(&amount, &currency, &buyerID, &state); err != nil {
 		return fmt.Errorf("order %s: %w", in.OrderID, err)
 	}
-	if state == Failed {
-		return nil
+	// The order's state moves first, and only once: the refund follows
+	// only for the transaction that moved it.
+	if ok, err := setOrderState(ctx, tx, in.OrderID, state, Failed, reason); err != nil || !ok || state == Failed {
+		return err
 	}
 	if amount > 0 {
-		if err := refundOrder(ctx, tx, in.OrderID, buyerID, settle.M(amount, currency), "not delivered"); err != nil {
-			return err
-		}
+		return refundOrder(ctx, tx, in.OrderID, buyerID, settle.M(amount, currency), "not delivered")
 	}
-	_, err := setOrderState(ctx, tx, in.OrderID, state, Failed, reason)
-	return err
+	return nil
 }
 
 // provisioning loads instance id if it exists and is still provisioning.
 func provisioning(ctx context.Context, tx *store.Tx, id string) (Instance, bool, error) {
-	in, err := loadInstance(ctx, tx, id)
+	in, err := lockInstance(ctx, tx, id)
 	if isNotFound(err) {
 		return Instance{}, false, nil // not an instance of this package
 	} else if err != nil {

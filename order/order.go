@@ -346,13 +346,30 @@ func loadOrder(ctx context.Context, q rowsQuerier, id string) (Order, error) {
 }
 
 func loadInstance(ctx context.Context, q Querier, id string) (Instance, error) {
+	return scanInstance(ctx, q, id, "")
+}
+
+// lockInstance loads instance id in tx and locks its row until tx ends:
+// every transaction that decides from an instance's state and then changes
+// it or moves money for it takes this lock first, so two of them (two
+// unsubscriptions, a renewal and the sweep's release, a change and a
+// renewal) run one after the other, the second seeing what the first
+// did. (On SQLite a write transaction holds the whole database already.)
+func lockInstance(ctx context.Context, tx *store.Tx, id string) (Instance, error) {
+	if tx.Engine == store.SQLite {
+		return scanInstance(ctx, tx, id, "")
+	}
+	return scanInstance(ctx, tx, id, " FOR UPDATE")
+}
+
+func scanInstance(ctx context.Context, q Querier, id, lock string) (Instance, error) {
 	var in Instance
 	var expires, activated, releaseAt sql.NullInt64
 	var pending sql.NullString
 	var created, updated int64
 	err := q.QueryRowContext(ctx, `SELECT id, buyer_id, seller_id, product_id, spec_code, quantity, state, order_id,
 		seller_instance_id, front_end_url, admin_url, expires_at, activated_at, kind, trial, release_at, pending_order_id, created_at, updated_at
-		FROM order_instances WHERE id = $1`, id).Scan(&in.ID, &in.BuyerID, &in.SellerID, &in.ProductID, &in.SpecCode,
+		FROM order_instances WHERE id = $1`+lock, id).Scan(&in.ID, &in.BuyerID, &in.SellerID, &in.ProductID, &in.SpecCode,
 		&in.Quantity, &in.State, &in.OrderID, &in.SellerInstanceID, &in.FrontEndURL, &in.AdminURL, &expires, &activated,
 		&in.Kind, &in.Trial, &releaseAt, &pending, &created, &updated)
 	if err != nil {

@@ -69,12 +69,15 @@ func placeExtension(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 	e.buyerID = by.UserID
 	var orderID string
 	return placeOnce(ctx, db, by.UserID, e.key, &orderID, func(tx *store.Tx) error {
-		in, err := loadInstance(ctx, tx, id)
+		in, err := lockInstance(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		if err := extendable(in, verb); err != nil {
 			return err
+		}
+		if in.SpecCode != spec.Code {
+			return souk.Errorf(souk.ECONFLICT, "Instance %s changed spec while this was asked; please try again.", in.ID)
 		}
 		switch {
 		case e.typ == Renew && in.Trial:

@@ -67,7 +67,7 @@ func Sweep(ctx context.Context, db *store.DB, eng Enqueuer, cfg SweepConfig) (Sw
 				n = len(ids)
 				moved := 0
 				for _, id := range ids {
-					in, err := loadInstance(ctx, tx, id)
+					in, err := lockInstance(ctx, tx, id)
 					if err != nil {
 						return err
 					}

@@ -49,7 +49,7 @@ func UnsubscribeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by sou
 	}
 	var orderID string
 	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		in, err := loadInstance(ctx, tx, req.InstanceID)
+		in, err := lockInstance(ctx, tx, req.InstanceID)
 		if err != nil {
 			return err
 		}

@@ -83,8 +83,16 @@ type owedCharge struct {
 
 // billInstance bills the owed charges of instance id in tx.
 func billInstance(ctx context.Context, tx *store.Tx, id string, now time.Time) (billed, owed int, err error) {
+	// The records are locked as they are read (on PostgreSQL; an SQLite
+	// write transaction holds the database): a second Bill running at the
+	// same time — a job whose lease ran out under it — waits, then finds
+	// them billed, so no charge is posted twice.
+	lock := ""
+	if tx.Engine == store.Postgres {
+		lock = " FOR UPDATE"
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, buyer_id, charge, currency FROM usage_records
-		WHERE instance_id = $1 AND billed_at IS NULL AND created_at <= $2 ORDER BY id LIMIT `+fmt.Sprint(billBatch), id, store.Millis(now))
+		WHERE instance_id = $1 AND billed_at IS NULL AND created_at <= $2 ORDER BY id LIMIT `+fmt.Sprint(billBatch)+lock, id, store.Millis(now))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -147,9 +155,13 @@ func billInstance(ctx context.Context, tx *store.Tx, id string, now time.Time) (
 			}
 			txID = ledgerID
 		}
-		if err := updateIDs(ctx, tx, take, `UPDATE usage_records SET billed_at = $1, ledger_tx = $2 WHERE billed_at IS NULL AND id IN `,
+		if n, err := updateIDs(ctx, tx, take, `UPDATE usage_records SET billed_at = $1, ledger_tx = $2 WHERE billed_at IS NULL AND id IN `,
 			store.Millis(tx.Now), txID); err != nil {
 			return 0, 0, err
+		} else if n != len(take) {
+			// Never expected under the lock; if it happens, the posting
+			// must not stand.
+			return 0, 0, fmt.Errorf("instance %s: %d of %d charges were billed meanwhile", id, len(take)-n, len(take))
 		}
 		if len(left) > 0 {
 			var owedTotal int64
@@ -158,7 +170,7 @@ func billInstance(ctx context.Context, tx *store.Tx, id string, now time.Time) (
 			}
 			why := souk.Errorf(souk.ECONFLICT, "Insufficient balance: %s available, %s owed.",
 				settle.M(have-total, g.currency), settle.M(owedTotal, g.currency)).Message
-			if err := updateIDs(ctx, tx, left, `UPDATE usage_records SET bill_failures = bill_failures + 1, bill_error = $1 WHERE billed_at IS NULL AND id IN `,
+			if _, err := updateIDs(ctx, tx, left, `UPDATE usage_records SET bill_failures = bill_failures + 1, bill_error = $1 WHERE billed_at IS NULL AND id IN `,
 				why); err != nil {
 				return 0, 0, err
 			}
@@ -170,9 +182,10 @@ func billInstance(ctx context.Context, tx *store.Tx, id string, now time.Time) (
 }
 
 // updateIDs runs query (ending in "id IN ") for the ids of cs, in chunks,
-// with args before the ids.
-func updateIDs(ctx context.Context, tx *store.Tx, cs []owedCharge, query string, args ...any) error {
+// with args before the ids, and returns how many rows it changed.
+func updateIDs(ctx context.Context, tx *store.Tx, cs []owedCharge, query string, args ...any) (int, error) {
 	const chunk = 500
+	changed := 0
 	for len(cs) > 0 {
 		n := min(chunk, len(cs))
 		ph := make([]string, n)
@@ -181,10 +194,16 @@ func updateIDs(ctx context.Context, tx *store.Tx, cs []owedCharge, query string,
 			all = append(all, c.id)
 			ph[i] = fmt.Sprintf("$%d", len(all))
 		}
-		if _, err := tx.ExecContext(ctx, query+"("+strings.Join(ph, ", ")+")", all...); err != nil {
-			return fmt.Errorf("update usage records: %w", err)
+		res, err := tx.ExecContext(ctx, query+"("+strings.Join(ph, ", ")+")", all...)
+		if err != nil {
+			return 0, fmt.Errorf("update usage records: %w", err)
 		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		changed += int(k)
 		cs = cs[n:]
 	}
-	return nil
+	return changed, nil
 }

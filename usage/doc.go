@@ -58,5 +58,11 @@
 // negative: settle.Post refuses a debit beyond the balance under the
 // balance row's lock, and if a concurrent purchase spent the money
 // between the reading and the posting, the instance's transaction rolls
-// back whole and its charges stay owed until the next Bill.
+// back whole and its charges stay owed until the next Bill. The owed
+// records are locked as they are read (PostgreSQL), so two Bills at once —
+// a job whose lease ran out under it, and another node's — charge each
+// record once.
+//
+// A released instance takes no usage that ends after its release (the
+// buyer unsubscribed then): the seller reports what was used before.
 package usage

@@ -152,7 +152,10 @@ func SellerRates(ctx context.Context, db *store.DB, sellerID string) (Rates, err
 type instance struct {
 	id, buyerID, productID, specCode, state string
 	created                                 time.Time
-	spec                                    catalog.Spec
+	// released is when a released instance ended (the buyer unsubscribed):
+	// no usage after it is the buyer's.
+	released time.Time
+	spec     catalog.Spec
 }
 
 // Push stores the records pushed by seller sellerID, in tx, rated with
@@ -209,6 +212,10 @@ func Push(ctx context.Context, tx *store.Tx, sellerID string, rates Rates, recs 
 			}
 			instances[r.InstanceID] = in
 		}
+		if !in.released.IsZero() && r.End.After(in.released) {
+			return nil, bad("end_time %s is after instance %s was released (%s): usage after that is not the buyer's.",
+				r.End.UTC().Format(time.RFC3339), r.InstanceID, in.released.UTC().Format(time.RFC3339))
+		}
 		if r.Begin.Before(in.created.Truncate(time.Second)) {
 			return nil, bad("begin_time %s is before instance %s was created (%s).", r.Begin.UTC().Format(time.RFC3339), r.InstanceID, in.created.Format(time.RFC3339))
 		}
@@ -251,7 +258,8 @@ func Push(ctx context.Context, tx *store.Tx, sellerID string, rates Rates, recs 
 // resolve finds the pay-per-use instance of seller sellerID that id names:
 // its seller instance id or, failing that, the marketplace's id.
 func resolve(ctx context.Context, tx *store.Tx, sellerID, id string, rates Rates) (*instance, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, buyer_id, product_id, spec_code, state, created_at, seller_instance_id = $2
+	rows, err := tx.QueryContext(ctx, `SELECT id, buyer_id, product_id, spec_code, state, created_at, seller_instance_id = $2,
+		COALESCE(unsubscribed_at, updated_at)
 		FROM order_instances WHERE seller_id = $1 AND (seller_instance_id = $2 OR id = $2)`, sellerID, id)
 	if err != nil {
 		return nil, fmt.Errorf("find instance %s: %w", id, err)
@@ -260,12 +268,15 @@ func resolve(ctx context.Context, tx *store.Tx, sellerID, id string, rates Rates
 	var bySeller, byMarket []*instance
 	for rows.Next() {
 		var in instance
-		var created int64
+		var created, ended int64
 		var sellers bool
-		if err := rows.Scan(&in.id, &in.buyerID, &in.productID, &in.specCode, &in.state, &created, &sellers); err != nil {
+		if err := rows.Scan(&in.id, &in.buyerID, &in.productID, &in.specCode, &in.state, &created, &sellers, &ended); err != nil {
 			return nil, fmt.Errorf("find instance %s: %w", id, err)
 		}
 		in.created = store.FromMillis(created)
+		if in.state == "released" {
+			in.released = store.FromMillis(ended)
+		}
 		if sellers {
 			bySeller = append(bySeller, &in)
 		} else {

@@ -203,9 +203,15 @@ func takeFlash(w http.ResponseWriter, r *http.Request) string {
 }
 
 // safeNext returns next if it is a path on this site, else "/": a log-in
-// never sends the browser elsewhere.
+// never sends the browser elsewhere. A browser reads "/\x" and "/\t/x" as
+// "//x", another site, so control characters and backslashes are refused
+// outright before the path is checked.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) {
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
 	return next
