@@ -285,7 +285,7 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	buyerID := r.PathValue("id")
-	if _, err := settle.TopUp(r.Context(), s.db, actorOf(r), buyerID, settle.M(req.Amount, req.Currency)); err != nil {
+	if _, _, err := settle.TopUpOnce(r.Context(), s.db, actorOf(r), buyerID, settle.M(req.Amount, req.Currency), r.Header.Get(idempotencyHeader)); err != nil {
 		return err
 	}
 	b, err := settle.Balance(r.Context(), s.db.SQL(), settle.BuyerBalance(buyerID), req.Currency)

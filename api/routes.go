@@ -144,7 +144,7 @@ func (s *Server) routes() []route {
 			Response: []licenseView{}, handle: s.instanceLicenses},
 		{Method: "GET", Path: "/api/v1/me/balance", Tag: "orders", Summary: "My balance, one amount per currency", Auth: true,
 			Response: []moneyView{}, handle: s.myBalance},
-		{Method: "POST", Path: "/api/v1/buyers/{id}/top-up", Tag: "orders", Summary: "Top up a buyer's balance; answers its new balance in that currency (operator)", Auth: true,
+		{Method: "POST", Path: "/api/v1/buyers/{id}/top-up", Tag: "orders", Summary: "Top up a buyer's balance; answers its new balance in that currency (operator); an Idempotency-Key header makes a repeat top up once", Auth: true,
 			Request: topUpRequest{}, Response: moneyView{}, handle: s.topUp},
 
 		// Production interface messages.

@@ -267,6 +267,51 @@ func CheckInvariant(ctx context.Context, db *store.DB) error {
 // operator may top up (EUNAUTHORIZED otherwise); m must be positive, in a
 // valid currency (EINVALID).
 func TopUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m Money) (int64, error) {
+	id, _, err := TopUpOnce(ctx, db, by, buyerID, m, "")
+	return id, err
+}
+
+// MaxTopUpKey is the longest key TopUpOnce takes.
+const MaxTopUpKey = 100
+
+// TopUpOnce is TopUp made at most once per key (a form's hidden key, an
+// API request's Idempotency-Key): a repeat with a key already used for
+// buyerID returns the first top-up's id with repeated set and moves no
+// money, even when both arrive at once. An empty key is no key.
+func TopUpOnce(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m Money, key string) (id int64, repeated bool, err error) {
+	if len(key) > MaxTopUpKey {
+		return 0, false, souk.Errorf(souk.EINVALID, "key: at most %d characters.", MaxTopUpKey)
+	}
+	ref := "topup:" + buyerID
+	if key != "" {
+		ref += ":" + key
+		if id, found, err := firstOf(ctx, db.SQL(), ref); err != nil || found {
+			return id, found, err
+		}
+	}
+	id, err = topUp(ctx, db, by, buyerID, m, ref, key != "")
+	if errors.Is(err, errRepeated) {
+		id, _, err = firstOf(ctx, db.SQL(), ref)
+		return id, true, err
+	}
+	return id, false, err
+}
+
+// firstOf returns the first ledger transaction with ref, if any.
+func firstOf(ctx context.Context, q Querier, ref string) (int64, bool, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT id FROM ledger_transactions WHERE ref = $1 ORDER BY id LIMIT 1`, ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
+// errRepeated rolls a keyed top-up back when another with its key
+// committed first.
+var errRepeated = errors.New("top-up repeated")
+
+func topUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m Money, ref string, once bool) (int64, error) {
 	if by.UserID == "" {
 		return 0, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to top up a balance.")
 	}
@@ -296,11 +341,24 @@ func TopUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m M
 		var err error
 		id, err = Post(ctx, tx, Transaction{
 			Memo:    fmt.Sprintf("Top-up of %s for buyer %s", m, buyerID),
-			Ref:     "topup:" + buyerID,
+			Ref:     ref,
 			Actor:   by.UserID,
 			Entries: Move(ExternalTopUp, BuyerBalance(buyerID), m),
 		})
-		return err
+		if err != nil || !once {
+			return err
+		}
+		// Counted after posting: Post has waited on the buyer's balance row
+		// for any other top-up with this key, so a committed one is seen
+		// here (on SQLite the transactions run one at a time anyway).
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ledger_transactions WHERE ref = $1`, ref).Scan(&n); err != nil {
+			return err
+		}
+		if n > 1 {
+			return errRepeated
+		}
+		return nil
 	})
 	return id, err
 }

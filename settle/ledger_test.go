@@ -268,3 +268,42 @@ func TestMoney(t *testing.T) {
 		t.Errorf("MulAmount overflow = %v", err)
 	}
 }
+
+// A keyed top-up happens once, however often it is sent, even at once.
+func TestTopUpOnceByKey(t *testing.T) {
+	storetest.Each(t, souk.NewFakeClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		b := newBuyer(t, db, "keyed@example.com")
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ids := map[int64]int{}
+		for range 6 {
+			wg.Go(func() {
+				id, _, err := settle.TopUpOnce(ctx, db, operator, b, settle.M(5000, "CNY"), "form-1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids[id]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if len(ids) != 1 {
+			t.Fatalf("six top-ups with one key made %d ledger transactions", len(ids))
+		}
+		if _, repeated, err := settle.TopUpOnce(ctx, db, operator, b, settle.M(5000, "CNY"), "form-1"); err != nil || !repeated {
+			t.Fatalf("a later repeat = %v, repeated %v; want repeated", err, repeated)
+		}
+		if _, repeated, err := settle.TopUpOnce(ctx, db, operator, b, settle.M(5000, "CNY"), "form-2"); err != nil || repeated {
+			t.Fatalf("another key = %v, repeated %v; want a new top-up", err, repeated)
+		}
+		if got, _ := settle.Balance(ctx, db.SQL(), settle.BuyerBalance(b), "CNY"); got != 10000 {
+			t.Fatalf("balance = %d, want 10000 (two keys, once each)", got)
+		}
+		if err := settle.CheckInvariant(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -156,15 +156,18 @@ func TestOpsTopUp(t *testing.T) {
 		s := newSite(t, db)
 		op := s.newUser(souk.RoleOperator, "")
 		buyer := s.newUser(souk.RoleBuyer, "")
-		op.get("/ops/top-up").mustContain(t, http.StatusOK, `name="email"`, `value="CNY"`)
+		form := op.get("/ops/top-up")
+		form.mustContain(t, http.StatusOK, `name="email"`, `value="CNY"`, `name="key"`)
 		p := op.post("/ops/top-up", url.Values{"email": {"nobody@example.com"}, "amount": {"12.34"}, "currency": {"CNY"}})
 		p.mustContain(t, http.StatusNotFound, `value="nobody@example.com"`, `value="12.34"`)
 		p = op.post("/ops/top-up", url.Values{"email": {buyer.User.Email}, "amount": {"12.345"}, "currency": {"CNY"}})
 		p.mustContain(t, http.StatusBadRequest, "more than 2 decimals", `value="12.345"`)
-		if p := op.post("/ops/top-up", url.Values{"email": {strings.ToUpper(buyer.User.Email)}, "amount": {"12.34"}, "currency": {"cny"}}); p.Status != http.StatusSeeOther {
-			t.Fatalf("top-up: %d\n%s", p.Status, p.Body)
+		for range 2 { // a double submit of one form tops up once
+			if p := op.post("/ops/top-up", url.Values{"email": {strings.ToUpper(buyer.User.Email)}, "amount": {"12.34"}, "currency": {"cny"}, "key": {"form-1"}}); p.Status != http.StatusSeeOther {
+				t.Fatalf("top-up: %d\n%s", p.Status, p.Body)
+			}
 		}
-		op.get("/ops/top-up").mustContain(t, http.StatusOK, "Topped up 12.34 CNY for "+buyer.User.Email+": the balance is now 12.34 CNY.")
+		op.get("/ops/top-up").mustContain(t, http.StatusOK, "This top-up of 12.34 CNY for "+buyer.User.Email+" was made already.")
 		if b, _ := settle.Balance(t.Context(), db.SQL(), settle.BuyerBalance(buyer.User.ID), "CNY"); b != 1234 {
 			t.Fatalf("balance = %d, want 1234", b)
 		}

@@ -20,7 +20,7 @@ func (s *Server) topUpPage(w http.ResponseWriter, r *http.Request) error {
 	if err := requireOperatorPage(r); err != nil {
 		return err
 	}
-	return s.show(w, r, "ops_topup", topUpData{Form: form{Values: map[string][]string{"currency": {"CNY"}}}})
+	return s.show(w, r, "ops_topup", topUpData{Form: form{Values: map[string][]string{"currency": {"CNY"}, "key": {newKey()}}}})
 }
 
 func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
@@ -38,8 +38,11 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 		return fail(err)
 	}
 	m := settle.M(amount, currency)
-	if _, err := settle.TopUp(ctx, s.db, by, u.ID, m); err != nil {
+	// The form's hidden key makes a double submit top up once.
+	if _, repeated, err := settle.TopUpOnce(ctx, s.db, by, u.ID, m, f.Get("key")); err != nil {
 		return fail(err)
+	} else if repeated {
+		return s.seeOther(w, r, "/ops/top-up", fmt.Sprintf("This top-up of %s for %s was made already.", m, u.Email))
 	}
 	b, err := settle.Balance(ctx, s.db.SQL(), settle.BuyerBalance(u.ID), currency)
 	if err != nil {
