@@ -82,6 +82,14 @@ func CreateCredential(ctx context.Context, db *store.DB, keys *catalog.Keyring, 
 	}
 	var out NewCredential
 	err := db.Tx(ctx, func(tx *store.Tx) error {
+		if tx.Engine == store.Postgres {
+			// One creation per seller at a time, so the count below holds
+			// until the insert commits (an SQLite write transaction holds
+			// the database already).
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('sellerapi:' || $1))`, by.SellerID); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sellerapi_credentials WHERE seller_id = $1 AND revoked_at IS NULL`,
 			by.SellerID).Scan(&n); err != nil {

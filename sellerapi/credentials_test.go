@@ -2,6 +2,7 @@ package sellerapi_test
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,5 +67,26 @@ func TestCredentials(t *testing.T) {
 		must(t, sellerapi.RevokeCredential(ctx, e.db, e.seller, e.cred.KeyID))
 		_, err = sellerapi.CreateCredential(ctx, e.db, keys, e.seller, "room again")
 		must(t, err)
+	})
+}
+
+// Created at once, a seller's credentials still stop at MaxCredentials.
+func TestCredentialLimitHoldsAtOnce(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		var wg sync.WaitGroup
+		for range sellerapi.MaxCredentials + 6 {
+			wg.Go(func() {
+				_, err := sellerapi.CreateCredential(ctx, e.db, e.set.Keys, e.seller, "burst")
+				if err != nil && souk.ErrorCode(err) != souk.ECONFLICT {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		list, err := sellerapi.ListCredentials(ctx, e.db, e.seller)
+		must(t, err)
+		if len(list) != sellerapi.MaxCredentials {
+			t.Fatalf("%d credentials, want the limit %d", len(list), sellerapi.MaxCredentials)
+		}
 	})
 }
