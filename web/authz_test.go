@@ -42,8 +42,7 @@ var mxRoleNames = [mxRoles]string{"anonymous", "buyer", "owner", "other seller",
 // statuses are a route's expected answers, by role: anonymous, buyer,
 // owner, other seller, operator. A GET page answers 200, or 303 to the
 // log-in page for an anonymous visitor on a page that needs a log-in; a
-// form that succeeded answers 303 (or 200 when its answer is a page of its
-// own, such as a secret shown once); a refusal is 401 (not logged in), 403
+// form that succeeded answers 303; a refusal is 401 (not logged in), 403
 // (the role may not), 404 (another seller's record, which must look like a
 // missing one) or 409 (the role may act but the target's state does not
 // allow it).
@@ -481,9 +480,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /seller/certification":                     {setup: ownSellers(mxApprovedSeller), form: mxForm(mxCertForm()), want: mxStatuses{401, 403, 303, 303, 403}},
 		"GET /seller/products":                           {want: mxStatuses{303, 403, 200, 200, 403}},
 		"GET /seller/products/new":                       {want: mxStatuses{303, 200, 200, 200, 200}},
-		"POST /seller/products":                          {form: product, want: mxStatuses{401, 403, 200, 200, 403}},
+		"POST /seller/products":                          {form: product, want: mxStatuses{401, 403, 303, 303, 403}},
 		"GET /seller/products/{id}":                      {setup: neverListed, want: mxStatuses{303, 403, 200, 404, 403}},
-		"POST /seller/products/{id}/rotate-key":          {want: mxStatuses{401, 403, 200, 404, 403}},
+		"POST /seller/products/{id}/rotate-key":          {want: mxStatuses{401, 403, 303, 404, 403}},
 		"POST /seller/products/{id}/modify":              {setup: newListed, want: mxStatuses{401, 403, 303, 404, 403}},
 		"POST /seller/products/{id}/specs/{code}/delist": {setup: newListed, want: mxStatuses{401, 403, 303, 404, 403}},
 
@@ -502,7 +501,8 @@ func TestAuthorisationMatrix(t *testing.T) {
 		"POST /seller/inbox/{id}/read": {setup: inboxNotice, want: mxStatuses{401, 403, 303, 404, 403}},
 
 		"GET /seller/api-credentials":         {want: mxStatuses{303, 403, 200, 200, 403}},
-		"POST /seller/api-credentials":        {form: mxForm(url.Values{"name": {"ci"}}), want: mxStatuses{401, 403, 200, 200, 403}},
+		"POST /seller/api-credentials":        {form: mxForm(url.Values{"name": {"ci"}}), want: mxStatuses{401, 403, 303, 303, 403}},
+		"GET /seller/secret":                  {want: mxStatuses{303, 200, 200, 200, 200}},
 		"POST /seller/api-credentials/revoke": {form: ownerCredential, want: mxStatuses{401, 403, 303, 404, 403}},
 
 		// Production interface messages: a seller's own, and all for

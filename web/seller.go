@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -43,6 +45,7 @@ func (s *Server) sellerRoutes() []route {
 		{Method: "POST", Path: "/seller/applications/{id}/revise", Auth: true, handle: s.sellerReviseApplication},
 		{Method: "POST", Path: "/seller/applications/{id}/discard", Auth: true, handle: s.sellerDiscardDraft},
 
+		{Method: "GET", Path: "/seller/secret", Auth: true, handle: s.secretPage},
 		{Method: "GET", Path: "/seller/inbox", Auth: true, handle: s.sellerInbox},
 		{Method: "POST", Path: "/seller/inbox/{id}/read", Auth: true, handle: s.sellerMarkRead},
 
@@ -257,8 +260,8 @@ func (s *Server) sellerCredentials(w http.ResponseWriter, r *http.Request) error
 	return s.show(w, r, "seller_credentials", d)
 }
 
-// sellerCreateCredential creates a credential and shows its secret on the
-// answer itself, never in a redirect: it is shown this once.
+// sellerCreateCredential creates a credential and shows its secret, this
+// once.
 func (s *Server) sellerCreateCredential(w http.ResponseWriter, r *http.Request) error {
 	c, err := sellerapi.CreateCredential(r.Context(), s.db, s.cat.Keys, actorOf(r), r.PostForm.Get("name"))
 	if err != nil {
@@ -300,8 +303,49 @@ type secretItem struct {
 	Secret       bool
 }
 
-// showSecret renders a secret on the answer to the form that made it. It
-// is never cached (render sets no-store).
+// secretCookie carries a secret shown once from the form that made it to
+// the page that shows it (/seller/secret), sealed with the marketplace key
+// for the visitor: so the page is a GET that a reload cannot turn into a
+// second product or key, the secret never travels in a URL, and any node
+// can show it. The page clears the cookie as it reads it.
+const secretCookie = "souk_secret"
+
+// showSecret answers the form that made a secret by sending the browser
+// to the page that shows it once.
 func (s *Server) showSecret(w http.ResponseWriter, r *http.Request, d secretData) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if s.cat.Keys == nil {
+		return s.show(w, r, "seller_secret", d) // no key to seal it with: shown on the answer itself
+	}
+	sealed := s.cat.Keys.Seal(b, secretOwner(r))
+	http.SetCookie(w, &http.Cookie{Name: secretCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/seller/secret",
+		MaxAge: 300, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/seller/secret", http.StatusSeeOther)
+	return nil
+}
+
+// secretPage shows the secret the visitor's last form made, once; again,
+// or with no such secret, it says how to get a new one.
+func (s *Server) secretPage(w http.ResponseWriter, r *http.Request) error {
+	var d secretData
+	if c, err := r.Cookie(secretCookie); err == nil && s.cat.Keys != nil {
+		http.SetCookie(w, &http.Cookie{Name: secretCookie, Value: "", Path: "/seller/secret", MaxAge: -1, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+		if sealed, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+			if b, err := s.cat.Keys.Open(sealed, secretOwner(r)); err == nil {
+				json.Unmarshal(b, &d)
+			}
+		}
+	}
+	if len(d.Items) == 0 {
+		d = secretData{Title: "Nothing to show", Back: "/seller", BackLabel: "Back to the seller centre",
+			Intro: "A key or secret is shown once, on the page right after it was made, and this one has been shown. If it was not copied, rotate the product's access key or create another API credential."}
+	}
 	return s.show(w, r, "seller_secret", d)
 }
+
+// secretOwner binds a sealed secret to the visitor, so another's cookie
+// cannot be read here.
+func secretOwner(r *http.Request) string { return "web-secret:" + actorOf(r).UserID }

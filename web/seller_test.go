@@ -94,6 +94,20 @@ var (
 	draftRE   = regexp.MustCompile(`/seller/applications/(\d+)`)
 )
 
+// shownOnce follows the answer p of a form that made a secret to the page
+// that shows it, and checks that it shows it only once.
+func shownOnce(t *testing.T, b *browser, p page) page {
+	t.Helper()
+	if p.Status != http.StatusSeeOther || p.Location != "/seller/secret" {
+		t.Fatalf("the form answered %d to %q, want 303 to /seller/secret:\n%s", p.Status, p.Location, p.Body)
+	}
+	shown := b.get("/seller/secret")
+	if again := b.get("/seller/secret"); again.Status != http.StatusOK || strings.Contains(again.Body, "secret-value") || !strings.Contains(again.Body, "Nothing to show") {
+		t.Fatalf("the secret was shown a second time:\n%s", again.Body)
+	}
+	return shown
+}
+
 // secretOn returns the secret a page shows once.
 func secretOn(t *testing.T, p page) string {
 	t.Helper()
@@ -108,7 +122,7 @@ func secretOn(t *testing.T, p page) string {
 // its draft application's path and the access key shown.
 func createProduct(t *testing.T, b *browser) (productID, appPath, key string) {
 	t.Helper()
-	p := b.post("/seller/products", productForm("99.00"))
+	p := shownOnce(t, b, b.post("/seller/products", productForm("99.00")))
 	p.mustContain(t, http.StatusOK, "Product created", "Access key")
 	key = secretOn(t, p)
 	productID = productRE.FindStringSubmatch(p.Body)[1]
@@ -264,7 +278,7 @@ func TestSellerProductsAndApplications(t *testing.T) {
 		// The old record is no longer the latest: revising it is refused.
 		b.post(appPath+"/revise", nil).mustContain(t, http.StatusConflict, "open")
 
-		p = b.post("/seller/products/"+productID+"/rotate-key", nil)
+		p = shownOnce(t, b, b.post("/seller/products/"+productID+"/rotate-key", nil))
 		p.mustContain(t, http.StatusOK, "New access key")
 		newKey := secretOn(t, p)
 		if keys, _ := catalog.AccessKeys(ctx, db, s.set, productID); newKey == key || keys[0] != newKey {
@@ -384,7 +398,7 @@ func TestSellerInboxAndCredentials(t *testing.T) {
 		}
 
 		b.get("/seller/api-credentials").mustContain(t, http.StatusOK, "No API credentials yet")
-		p = b.post("/seller/api-credentials", url.Values{"name": {"billing server"}})
+		p = shownOnce(t, b, b.post("/seller/api-credentials", url.Values{"name": {"billing server"}}))
 		p.mustContain(t, http.StatusOK, "API credential created", "Key id")
 		secret := secretOn(t, p)
 		keyID := regexp.MustCompile(`<code>(sk_[0-9a-f]+)</code>`).FindStringSubmatch(p.Body)[1]
