@@ -532,14 +532,14 @@ func MyApplications(ctx context.Context, db *store.DB, by souk.Actor) ([]Applica
 }
 
 // PendingApplications is the operators' queue of submitted applications,
-// oldest first.
+// oldest first, at most QueueLimit.
 //
 // Returns EUNAUTHORIZED unless by is an operator.
 func PendingApplications(ctx context.Context, db *store.DB, by souk.Actor) ([]Application, error) {
 	if err := requireOperator(by, "review applications"); err != nil {
 		return nil, err
 	}
-	return listApplications(ctx, db.SQL(), `state = 'submitted' ORDER BY submitted_at, id`)
+	return listApplications(ctx, db.SQL(), `state = 'submitted' ORDER BY submitted_at, id LIMIT `+queueLimit)
 }
 
 func applicationNotFound(id int64) error {

@@ -220,14 +220,15 @@ func Certifications(ctx context.Context, db *store.DB, by souk.Actor, sellerID s
 }
 
 // PendingCertifications is the operators' queue of certifications waiting
-// for review, oldest first, with account numbers masked.
+// for review, oldest first (at most QueueLimit), with account numbers
+// masked.
 //
 // Returns EUNAUTHORIZED unless by is an operator.
 func PendingCertifications(ctx context.Context, db *store.DB, by souk.Actor) ([]CertificationRecord, error) {
 	if err := requireOperator(by, "review business information"); err != nil {
 		return nil, err
 	}
-	rs, err := listCertifications(ctx, db.SQL(), `state = $1 ORDER BY id`, Pending)
+	rs, err := listCertifications(ctx, db.SQL(), `state = $1 ORDER BY id LIMIT `+queueLimit, Pending)
 	for i := range rs {
 		rs[i] = rs[i].visibleTo(by)
 	}

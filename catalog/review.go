@@ -61,6 +61,13 @@ func recordReview(ctx context.Context, tx *store.Tx, by souk.Actor, subject stri
 	return notify.Post(ctx, tx, n)
 }
 
+// QueueLimit is the most items a review queue (PendingSellers,
+// PendingCertifications, PendingApplications) gives at once: the oldest,
+// which are reviewed first; deciding them brings the next ones up.
+const QueueLimit = 100
+
+var queueLimit = fmt.Sprint(QueueLimit)
+
 // verb is the audit action that moves a review to state s.
 func verb(s State) string {
 	if s == Approved {

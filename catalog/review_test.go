@@ -46,3 +46,23 @@ func TestReviewDecisionsAreToldToTheSeller(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A review queue gives its oldest QueueLimit items; deciding them brings
+// the next up.
+func TestReviewQueueGivesTheOldestFirstUpToItsLimit(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		var ids []string
+		for range catalog.QueueLimit + 2 {
+			ids = append(ids, mustValue[string](t)(catalog.Apply(ctx, e.db, buyer(), joinApplication())))
+		}
+		q := mustValue[[]catalog.SellerApplication](t)(catalog.PendingSellers(ctx, e.db, e.operator))
+		if len(q) != catalog.QueueLimit || q[0].SellerID != ids[0] {
+			t.Fatalf("queue of %d starting with %s, want %d starting with the oldest %s", len(q), q[0].SellerID, catalog.QueueLimit, ids[0])
+		}
+		must(t, catalog.ApproveSeller(ctx, e.db, e.operator, ids[0]))
+		q = mustValue[[]catalog.SellerApplication](t)(catalog.PendingSellers(ctx, e.db, e.operator))
+		if len(q) != catalog.QueueLimit || q[len(q)-1].SellerID != ids[catalog.QueueLimit] {
+			t.Fatalf("after one decision the queue ends with %s, want the next, %s", q[len(q)-1].SellerID, ids[catalog.QueueLimit])
+		}
+	})
+}

@@ -246,14 +246,14 @@ func SellerApplications(ctx context.Context, db *store.DB, by souk.Actor, seller
 }
 
 // PendingSellers is the operators' queue of join applications waiting for
-// review, oldest first.
+// review, oldest first, at most QueueLimit.
 //
 // Returns EUNAUTHORIZED unless by is an operator.
 func PendingSellers(ctx context.Context, db *store.DB, by souk.Actor) ([]SellerApplication, error) {
 	if err := requireOperator(by, "review sellers"); err != nil {
 		return nil, err
 	}
-	return listSellerApplications(ctx, db.SQL(), `state = $1 ORDER BY id`, Pending)
+	return listSellerApplications(ctx, db.SQL(), `state = $1 ORDER BY id LIMIT `+queueLimit, Pending)
 }
 
 func sellerNotFound(id string) error { return souk.Errorf(souk.ENOTFOUND, "Seller %s not found.", id) }

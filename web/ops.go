@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -259,4 +260,16 @@ func (q queues) has(subject, id string) bool {
 		}
 	}
 	return false
+}
+
+func init() {
+	// queueCount is a review queue's length as shown: "100+" when the
+	// catalogue gave its limit (the oldest; deciding them brings the next).
+	funcs["queueCount"] = func(q any) string {
+		n := reflect.ValueOf(q).Len()
+		if n >= catalog.QueueLimit {
+			return strconv.Itoa(n) + "+"
+		}
+		return strconv.Itoa(n)
+	}
 }
