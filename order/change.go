@@ -52,28 +52,91 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 	if err := requireBuyer(by, "change instances"); err != nil {
 		return Order{}, err
 	}
-	req.InstanceID, req.SpecCode = strings.TrimSpace(req.InstanceID), strings.TrimSpace(req.SpecCode)
-	switch {
-	case req.InstanceID == "":
-		return Order{}, souk.Errorf(souk.EINVALID, "instanceId: is required.")
-	case req.Quantity < 0:
-		return Order{}, souk.Errorf(souk.EINVALID, "quantity: must not be negative.")
-	case len(req.IdempotencyKey) > MaxIdempotencyKey:
+	if len(req.IdempotencyKey) > MaxIdempotencyKey {
 		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
 	}
 	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
 		return o, err
 	}
-	in, err := GetInstance(ctx, db, by, req.InstanceID)
+	t, err := changeTarget(ctx, db, by, req)
 	if err != nil {
 		return Order{}, err
+	}
+	var orderID string
+	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
+		in, q, err := t.price(ctx, tx, by)
+		if err != nil {
+			return err
+		}
+		r := record{typ: Change, buyerID: by.UserID, state: Paid, idempotencyKey: req.IdempotencyKey, amount: q.diff,
+			memo: fmt.Sprintf("instance %s from %s × %d to %s × %d", in.ID, in.SpecCode, in.Quantity, t.to.Code, t.units),
+			line: lineRecord{sellerID: in.SellerID, productID: in.ProductID, specCode: t.to.Code, units: t.units, unit: q.unit,
+				amount: q.value, instanceID: in.ID, start: tx.Now, end: in.ExpiresAt}}
+		if q.diff.Amount > 0 {
+			r.pay = q.diff
+		}
+		if orderID, _, err = r.write(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET pending_order_id = $1, updated_at = $2 WHERE id = $3`,
+			orderID, store.Millis(tx.Now), in.ID); err != nil {
+			return err
+		}
+		linear := int64(t.units)
+		return tell(ctx, tx, eng, in, delivery.Once, &protocol.ChangeInstanceCheckRequest{InstanceID: in.SellerInstanceID,
+			ProductInfo: protocol.ProductInfo{ProductID: in.ProductID, SKUCode: t.to.Code, LinearValue: &linear, ProductName: t.productName}})
+	})
+}
+
+// ChangePrice is what ChangeInstance would charge now for req (negative:
+// what it would refund once the seller applied it), with every check
+// ChangeInstance makes; it changes nothing. For showing a buyer the price
+// of each change before they ask for it.
+func ChangePrice(ctx context.Context, db *store.DB, by souk.Actor, req ChangeRequest) (settle.Money, error) {
+	if err := requireBuyer(by, "change instances"); err != nil {
+		return settle.Money{}, err
+	}
+	t, err := changeTarget(ctx, db, by, req)
+	if err != nil {
+		return settle.Money{}, err
+	}
+	var diff settle.Money
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		_, q, err := t.price(ctx, tx, by)
+		diff = q.diff
+		return err
+	})
+	return diff, err
+}
+
+// changeTo is a change asked for, checked against the catalogue: the spec
+// to change to and its units.
+type changeTo struct {
+	instanceID, productID, productName string
+	to                                 catalog.Spec
+	units                              int
+}
+
+// changeTarget checks req against the buyer's instance and the catalogue
+// as listed (read before the transaction, as the catalogue reads).
+func changeTarget(ctx context.Context, db *store.DB, by souk.Actor, req ChangeRequest) (changeTo, error) {
+	req.InstanceID, req.SpecCode = strings.TrimSpace(req.InstanceID), strings.TrimSpace(req.SpecCode)
+	switch {
+	case req.InstanceID == "":
+		return changeTo{}, souk.Errorf(souk.EINVALID, "instanceId: is required.")
+	case req.Quantity < 0:
+		return changeTo{}, souk.Errorf(souk.EINVALID, "quantity: must not be negative.")
+	}
+	in, err := GetInstance(ctx, db, by, req.InstanceID)
+	if err != nil {
+		return changeTo{}, err
 	}
 	v, err := catalog.GetProduct(ctx, db, by, in.ProductID)
 	if err != nil {
-		return Order{}, err
+		return changeTo{}, err
 	}
 	if v.Listed == nil {
-		return Order{}, souk.Errorf(souk.ECONFLICT, "Product %s is no longer sold; its instances cannot be changed.", in.ProductID)
+		return changeTo{}, souk.Errorf(souk.ECONFLICT, "Product %s is no longer sold; its instances cannot be changed.", in.ProductID)
 	}
 	if req.SpecCode == "" {
 		req.SpecCode = in.SpecCode
@@ -81,18 +144,18 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 	from, okFrom := v.Listed.Spec(in.SpecCode)
 	to, okTo := v.Listed.Spec(req.SpecCode)
 	if !okTo {
-		return Order{}, souk.Errorf(souk.ENOTFOUND, "Spec %s of product %s not found.", req.SpecCode, in.ProductID)
+		return changeTo{}, souk.Errorf(souk.ENOTFOUND, "Spec %s of product %s not found.", req.SpecCode, in.ProductID)
 	}
 	if to.Charging != catalog.ChargePeriod {
-		return Order{}, souk.Errorf(souk.EINVALID, "Spec %s is not sold by period; an instance can change only to a spec sold by period.", to.Code)
+		return changeTo{}, souk.Errorf(souk.EINVALID, "Spec %s is not sold by period; an instance can change only to a spec sold by period.", to.Code)
 	}
 	if !okFrom {
 		// The period and price the instance was bought at are the listed
 		// spec's: without it the change cannot be valued.
-		return Order{}, souk.Errorf(souk.ECONFLICT, "Spec %s of instance %s is no longer sold; it can be renewed to its end or unsubscribed, not changed.", in.SpecCode, in.ID)
+		return changeTo{}, souk.Errorf(souk.ECONFLICT, "Spec %s of instance %s is no longer sold; it can be renewed to its end or unsubscribed, not changed.", in.SpecCode, in.ID)
 	}
 	if from.Period != to.Period {
-		return Order{}, souk.Errorf(souk.EINVALID, "Spec %s is sold by the %s and %s by the %s; a change keeps the period.",
+		return changeTo{}, souk.Errorf(souk.EINVALID, "Spec %s is sold by the %s and %s by the %s; a change keeps the period.",
 			to.Code, strings.ToLower(to.Period), from.Code, strings.ToLower(from.Period))
 	}
 	units := 1
@@ -103,61 +166,53 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 		}
 	}
 	if req.SpecCode == in.SpecCode && units == in.Quantity {
-		return Order{}, souk.Errorf(souk.EINVALID, "Instance %s already has spec %s × %d: nothing to change.", in.ID, in.SpecCode, in.Quantity)
+		return changeTo{}, souk.Errorf(souk.EINVALID, "Instance %s already has spec %s × %d: nothing to change.", in.ID, in.SpecCode, in.Quantity)
 	}
+	return changeTo{instanceID: in.ID, productID: in.ProductID, productName: v.Listed.Name, to: to, units: units}, nil
+}
 
-	var orderID string
-	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		if err := catalog.CheckPurchaseTx(ctx, tx, by, in.ProductID, to.Code, catalog.PurchaseCheck{Quantity: units, History: noLimits{}}); err != nil {
-			return err
-		}
-		in, err := lockInstance(ctx, tx, req.InstanceID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case in.State != Active:
-			return souk.Errorf(souk.ECONFLICT, "Instance %s is %s; only an active instance can be changed.", in.ID, in.State)
-		case in.Kind == kindLicense:
-			return souk.Errorf(souk.EINVALID, "Instance %s is of a licence product; buy the other spec instead.", in.ID)
-		case in.Trial:
-			return souk.Errorf(souk.ECONFLICT, "Instance %s is a trial; convert it to a formal purchase before changing it.", in.ID)
-		case in.PendingOrderID != "":
-			return souk.Errorf(souk.ECONFLICT, "Instance %s already has a change of spec (order %s) waiting for the seller.", in.ID, in.PendingOrderID)
-		case in.ExpiresAt.IsZero() || !in.ExpiresAt.After(tx.Now):
-			return souk.Errorf(souk.ECONFLICT, "Instance %s has no paid time left to change; renew it first.", in.ID)
-		}
-		unit := settle.M(to.Price.Amount, to.Price.Currency)
-		perPeriod, err := settle.MulAmount(to.Price.Amount, int64(units))
-		if err != nil {
-			return err
-		}
-		old, now, err := changeValues(ctx, tx, in.ID, perPeriod, tx.Now)
-		if err != nil {
-			return err
-		}
-		if old.Currency != "" && old.Currency != unit.Currency {
-			return souk.Errorf(souk.ECONFLICT, "Spec %s is priced in %s and the instance was paid in %s; it cannot be changed to it.", to.Code, unit.Currency, old.Currency)
-		}
-		diff := settle.M(now-old.Amount, unit.Currency)
-		r := record{typ: Change, buyerID: by.UserID, state: Paid, idempotencyKey: req.IdempotencyKey, amount: diff,
-			memo: fmt.Sprintf("instance %s from %s × %d to %s × %d", in.ID, in.SpecCode, in.Quantity, to.Code, units),
-			line: lineRecord{sellerID: in.SellerID, productID: in.ProductID, specCode: to.Code, units: units, unit: unit,
-				amount: settle.M(now, unit.Currency), instanceID: in.ID, start: tx.Now, end: in.ExpiresAt}}
-		if diff.Amount > 0 {
-			r.pay = diff
-		}
-		if orderID, _, err = r.write(ctx, tx); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE order_instances SET pending_order_id = $1, updated_at = $2 WHERE id = $3`,
-			orderID, store.Millis(tx.Now), in.ID); err != nil {
-			return err
-		}
-		linear := int64(units)
-		return tell(ctx, tx, eng, in, delivery.Once, &protocol.ChangeInstanceCheckRequest{InstanceID: in.SellerInstanceID,
-			ProductInfo: protocol.ProductInfo{ProductID: in.ProductID, SKUCode: to.Code, LinearValue: &linear, ProductName: v.Listed.Name}})
-	})
+// changeQuote is the price of a change: the spec's unit price, the new
+// value of the remaining time (the CHANGE line's amount) and the
+// difference to pay (or, negative, to refund).
+type changeQuote struct {
+	unit, value, diff settle.Money
+}
+
+// price checks, in tx, the sales restrictions of the new spec and the
+// state of the instance (locked), and prices the change by the rule.
+func (t changeTo) price(ctx context.Context, tx *store.Tx, by souk.Actor) (Instance, changeQuote, error) {
+	if err := catalog.CheckPurchaseTx(ctx, tx, by, t.productID, t.to.Code, catalog.PurchaseCheck{Quantity: t.units, History: noLimits{}}); err != nil {
+		return Instance{}, changeQuote{}, err
+	}
+	in, err := lockInstance(ctx, tx, t.instanceID)
+	if err != nil {
+		return Instance{}, changeQuote{}, err
+	}
+	switch {
+	case in.State != Active:
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s is %s; only an active instance can be changed.", in.ID, in.State)
+	case in.Kind == kindLicense:
+		return in, changeQuote{}, souk.Errorf(souk.EINVALID, "Instance %s is of a licence product; buy the other spec instead.", in.ID)
+	case in.Trial:
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s is a trial; convert it to a formal purchase before changing it.", in.ID)
+	case in.PendingOrderID != "":
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s already has a change of spec (order %s) waiting for the seller.", in.ID, in.PendingOrderID)
+	case in.ExpiresAt.IsZero() || !in.ExpiresAt.After(tx.Now):
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s has no paid time left to change; renew it first.", in.ID)
+	}
+	unit := settle.M(t.to.Price.Amount, t.to.Price.Currency)
+	perPeriod, err := settle.MulAmount(t.to.Price.Amount, int64(t.units))
+	if err != nil {
+		return in, changeQuote{}, err
+	}
+	old, now, err := changeValues(ctx, tx, in.ID, perPeriod, tx.Now)
+	if err != nil {
+		return in, changeQuote{}, err
+	}
+	if old.Currency != "" && old.Currency != unit.Currency {
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Spec %s is priced in %s and the instance was paid in %s; it cannot be changed to it.", t.to.Code, unit.Currency, old.Currency)
+	}
+	return in, changeQuote{unit: unit, value: settle.M(now, unit.Currency), diff: settle.M(now-old.Amount, unit.Currency)}, nil
 }
 
 // noLimits is the purchase history of a change of spec, which is not a new

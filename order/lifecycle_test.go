@@ -205,6 +205,14 @@ func TestChangeOfSpecAccepted(t *testing.T) {
 		e.clock.Advance(10 * 24 * time.Hour) // 21 of December's 31 days left
 		total, left := in.ExpiresAt.Sub(t0).Milliseconds(), in.ExpiresAt.Sub(e.clock.Now()).Milliseconds()
 		up := 19900*left/total - 9900*left/total
+		before := e.balance(t, settle.BuyerBalance(b.UserID))
+		if q := mustValue[settle.Money](t)(order.ChangePrice(ctx, e.db, b, order.ChangeRequest{InstanceID: in.ID, SpecCode: "plus"})); q != settle.M(up, "CNY") {
+			t.Fatalf("ChangePrice() = %v, want %d", q, up)
+		}
+		if e.balance(t, settle.BuyerBalance(b.UserID)) != before || e.count(t, "orders") != 1 {
+			t.Fatal("ChangePrice changed something")
+		}
+		wantCode(t, "ChangePrice(same spec)", errOf(order.ChangePrice(ctx, e.db, b, order.ChangeRequest{InstanceID: in.ID, SpecCode: "basic"})), souk.EINVALID)
 		c := mustValue[order.Order](t)(order.ChangeInstance(ctx, e.db, e.engine, b, order.ChangeRequest{InstanceID: in.ID, SpecCode: "plus"}))
 		if c.Type != order.Change || c.State != order.Paid || c.Amount != settle.M(up, "CNY") {
 			t.Fatalf("upgrade order = %s %s of %v, want a paid CHANGE of %d", c.Type, c.State, c.Amount, up)
@@ -233,7 +241,7 @@ func TestChangeOfSpecAccepted(t *testing.T) {
 		if d.Amount != settle.M(down, "CNY") || down >= 0 {
 			t.Fatalf("downgrade order amount = %v, want %d (negative: refunded)", d.Amount, down)
 		}
-		before := e.balance(t, settle.BuyerBalance(b.UserID))
+		before = e.balance(t, settle.BuyerBalance(b.UserID))
 		e.drive(t, time.Minute)
 		if got := e.balance(t, settle.BuyerBalance(b.UserID)); got != before-down {
 			t.Fatalf("balance after the downgrade = %d, want %d", got, before-down)

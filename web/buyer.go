@@ -148,7 +148,11 @@ type instanceData struct {
 	// ChangeTo are the specs the instance may be offered to change to:
 	// those of its product sold by the same period (order decides).
 	ChangeTo []catalog.Spec
-	Licenses []order.License
+	// ChangeNotes says, by spec code, what changing to it at the
+	// instance's quantity costs now or refunds (order.ChangePrice), for
+	// the changes order would accept.
+	ChangeNotes map[string]string
+	Licenses    []order.License
 	// Refund is what unsubscribing now would refund (order.UnusedPart),
 	// when HasRefund.
 	Refund    settle.Money
@@ -219,6 +223,22 @@ func (s *Server) instanceData(r *http.Request) (instanceData, error) {
 		}
 	} else if err != nil && souk.ErrorCode(err) == souk.EINTERNAL {
 		return instanceData{}, err
+	}
+	if in.State == order.Active && !in.Trial && in.Kind != "license" && in.PendingOrderID == "" {
+		d.ChangeNotes = map[string]string{}
+		for _, sp := range d.ChangeTo {
+			if sp.Code == in.SpecCode {
+				continue // a change of quantity only: priced once typed
+			}
+			p, err := order.ChangePrice(ctx, s.db, by, order.ChangeRequest{InstanceID: in.ID, SpecCode: sp.Code})
+			switch {
+			case err != nil:
+			case p.Amount < 0:
+				d.ChangeNotes[sp.Code] = "refund " + settle.M(-p.Amount, p.Currency).String()
+			default:
+				d.ChangeNotes[sp.Code] = "pay " + p.String() + " now"
+			}
+		}
 	}
 	if in.Kind == "license" {
 		if d.Licenses, err = order.Licenses(ctx, s.db, by, in.ID); err != nil {

@@ -81,7 +81,7 @@ func TestBuyerInstanceActions(t *testing.T) {
 		s.activate(c)
 		cpath := "/my/instances/" + c
 		p = b.get(cpath)
-		p.mustContain(t, http.StatusOK, `<option value="plus"`)
+		p.mustContain(t, http.StatusOK, `<option value="plus"`, "(pay 100.00 CNY now)") // the price shown is the price paid below
 		if strings.Contains(p.Body, `<option value="basic"`) {
 			t.Fatal("the instance's own spec, not sold by quantity, is offered as a change")
 		}
