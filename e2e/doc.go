@@ -13,6 +13,7 @@
 // few buyers with topped-up balances — and starts its own seller process:
 //
 //	souk seller run --addr 127.0.0.1:0 --key KEY --data DIR [--async D] [--fail-activities A,B]
+//	    [--market URL --api-key ID --api-secret SECRET]
 //
 // The souk binary is built once per test run (go build ../cmd/souk), on
 // first use. The seller's address is read from the first line it prints
@@ -21,6 +22,16 @@
 // needs), and its production URL is set to that address before the draft
 // is submitted and approved. The process is killed when the test ends.
 // Faults are switched at run time through the seller's POST /control.
+//
+// With opts.openAPI (the licence tests) the seller also calls the
+// marketplace back: the harness serves the marketplace's HTTP API in the
+// test process (api.New(…).Handler(), which mounts the open API of package
+// sellerapi, on an httptest server), creates an API credential for the
+// seller (sellerapi.CreateCredential, as a seller member), and starts the
+// process with --market at that server and the credential's key id and
+// secret. The buyer's entering a licence code in the seller's software is
+// a POST /activate {"license": code} on the seller process, which
+// activates the code by a signed call to the open API and records it.
 //
 // # Two clocks
 //
@@ -39,6 +50,19 @@
 // clock. Times that travel in call bodies (refreshInstance's expireTime)
 // are the marketplace's, on the fake timeline; the seller stores them as
 // given and never compares them with its clock.
+//
+// The other way round, the seller's calls to the open API are signed with
+// its wall clock, and the open API checks their ts within ±60 s of the
+// marketplace's clock, the fake one; it must not be weakened either. So
+// with opts.openAPI the fake clock starts at the wall clock (to the
+// second) instead of t0: set so before the world is built and caught up
+// again once it is (building souk and starting the seller take real time;
+// the clock only ever moves forward), and world.start records it. The
+// tests make their open API calls right away, before they first move the
+// fake clock (world.checkNearWallClock fails the test, rather than the
+// call, when the clocks are more than 30 s apart); everything after
+// (renewal, expiry, grace) moves the fake clock on from there as usual,
+// with expiries computed from world.start (addMonths), not fixed dates.
 //
 // Driving: Engine.RunDue makes every attempt due now, then the clock moves
 // to the next attempt due and the engine runs again, until nothing waits
@@ -97,8 +121,10 @@
 // unsubscription with the refund of the unused part; expiry → freeze →
 // renewal in grace → unfreeze; expiry → release at the end of grace; trial
 // → TRIAL_TO_FORMAL; change of spec accepted, and refused (by a fault and
-// by the seller itself); licence codes issued → activated → renewed →
-// frozen → released, and a code never activated never sent to the seller.
+// by the seller itself); licence codes issued → activated by the seller's
+// software through the open API (a second activation refused, 92020003)
+// → renewed → frozen → released, each activated code told to the seller
+// and a code never activated never sent to it.
 // TestRandomLifecycles runs seeded random sequences of all of these
 // against a seller failing at random and checks the invariants listed in
 // its comment. The TestRegression tests (regression_test.go) pin bugs the

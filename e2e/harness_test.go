@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,11 +28,13 @@ import (
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/account"
+	"github.com/souk-market/souk/api"
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/delivery"
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/protocol"
 	"github.com/souk-market/souk/refseller"
+	"github.com/souk-market/souk/sellerapi"
 	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 	"github.com/souk-market/souk/store/storetest"
@@ -190,11 +193,37 @@ func (p *sellerProc) control(t testing.TB, faults string) {
 	p.post(t, "/control", faults)
 }
 
-// activateLicence stands in for the seller's software activating a licence
-// code (POST /control/licenses).
-func (p *sellerProc) activateLicence(t testing.TB, code string) {
+// activation is the seller's answer to POST /activate: on success the
+// code and its state with the marketplace's 92020000; on a refusal the
+// marketplace's result code (92020003: not in a state to activate) and a
+// message.
+type activation struct {
+	Status     int    `json:"-"`
+	License    string `json:"license"`
+	State      string `json:"state"`
+	ResultCode string `json:"resultCode"`
+	Error      string `json:"error"`
+}
+
+// activate is the seller's software activating a licence code the buyer
+// typed in: POST /activate on the seller process (no control key), which
+// activates it through the marketplace's open API (a signed
+// POST /api/v1/license/activate) and records it once the marketplace
+// agrees. The seller must run with opts.openAPI.
+func (p *sellerProc) activate(t testing.TB, code string) activation {
 	t.Helper()
-	p.post(t, "/control/licenses", fmt.Sprintf(`{"license":%q}`, code))
+	resp, err := http.Post(p.base+"/activate", "application/json", strings.NewReader(fmt.Sprintf(`{"license":%q}`, code)))
+	if err != nil {
+		t.Fatalf("POST /activate: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var a activation
+	if err := json.Unmarshal(b, &a); err != nil {
+		t.Fatalf("POST /activate %s = %s %s: %v", code, resp.Status, b, err)
+	}
+	a.Status = resp.StatusCode
+	return a
 }
 
 func (p *sellerProc) post(t testing.TB, path, body string) {
@@ -355,6 +384,9 @@ type world struct {
 	product string
 	proc    *sellerProc
 	engine  *delivery.Engine
+	// start is when the test's timeline starts, the fake clock's time once
+	// the world is built: t0, or with opts.openAPI the wall clock then.
+	start time.Time
 	// pace, when set, is real time slept before each step of the fake
 	// clock while driving (see doc.go: asynchronous provisioning).
 	pace time.Duration
@@ -378,7 +410,18 @@ type opts struct {
 	// workers is the engine's number of concurrent calls [4]; 1 sends
 	// calls one at a time, in a reproducible order.
 	workers int
+	// openAPI serves the marketplace's HTTP API (api.New, with the open
+	// API) in the test process and runs the seller with --market,
+	// --api-key and --api-secret, a credential of its own: the seller then
+	// calls the marketplace back, signed with its wall clock, which the
+	// open API checks against the fake clock (±60 s). So the fake clock
+	// starts at the wall clock instead of t0 (doc.go: Two clocks).
+	openAPI bool
 }
+
+// wallNow is the wall clock, to the second: where the fake clock starts
+// with opts.openAPI.
+func wallNow() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
 // defaultSpecs are the default product's specs.
 var defaultSpecs = []catalog.Spec{
@@ -396,7 +439,11 @@ func each(t *testing.T, o opts, fn func(t *testing.T, w *world)) {
 	t.Parallel()
 	clock := souk.NewFakeClock(t0)
 	storetest.Each(t, clock, func(t *testing.T, db *store.DB) {
-		clock.Set(t0)
+		if o.openAPI {
+			clock.Set(wallNow())
+		} else {
+			clock.Set(t0)
+		}
 		w := newWorld(t, db, clock, o)
 		fn(t, w)
 		if !t.Failed() {
@@ -435,12 +482,6 @@ func newWorld(t *testing.T, db *store.DB, clock *souk.FakeClock, o opts) *world 
 	p.ProductionURL = "http://127.0.0.1:9/produce"
 	np, err := catalog.CreateProduct(ctx, db, w.set, w.seller, p)
 	must(t, err)
-	w.proc = startSeller(t, np.AccessKey, o.args...)
-	p.ProductionURL = w.proc.url
-	must(t, catalog.UpdateDraft(ctx, db, w.set, w.seller, np.ApplicationID, p))
-	must(t, catalog.SubmitApplication(ctx, db, w.set, w.seller, np.ApplicationID))
-	must(t, catalog.ApproveApplication(ctx, db, operator, np.ApplicationID))
-	w.product = np.ProductID
 
 	// Signed with the wall clock, scheduled on the fake one (doc.go).
 	client := protocol.NewClient(protocol.Default, time.Now, 4)
@@ -451,7 +492,45 @@ func newWorld(t *testing.T, db *store.DB, clock *souk.FakeClock, o opts) *world 
 	}
 	w.engine = delivery.New(db, client, catalog.Targets{DB: db, Settings: w.set}, order.Hooks(),
 		delivery.Config{Workers: workers, Logger: quiet})
+
+	args := o.args
+	if o.openAPI {
+		// The marketplace's API as production serves it (the open API is
+		// mounted by api.New), and a credential of the seller's for it.
+		srv := httptest.NewServer(api.New(api.Config{DB: db, Logger: quiet, Catalog: w.set, Orders: w.engine}).Handler())
+		t.Cleanup(srv.Close) // after the seller is killed (cleanups run last first)
+		cred, err := sellerapi.CreateCredential(ctx, db, keys, w.seller, "e2e seller process")
+		must(t, err)
+		args = slices.Concat(args, []string{"--market", srv.URL, "--api-key", cred.KeyID, "--api-secret", cred.Secret})
+	}
+	w.proc = startSeller(t, np.AccessKey, args...)
+	p.ProductionURL = w.proc.url
+	must(t, catalog.UpdateDraft(ctx, db, w.set, w.seller, np.ApplicationID, p))
+	must(t, catalog.SubmitApplication(ctx, db, w.set, w.seller, np.ApplicationID))
+	must(t, catalog.ApproveApplication(ctx, db, operator, np.ApplicationID))
+	w.product = np.ProductID
+
+	if o.openAPI {
+		// Building souk and starting the seller took wall time: catch the
+		// fake clock up, so the test starts with it at the wall clock
+		// (forward only: it was set to the wall clock before).
+		if now := wallNow(); now.After(clock.Now()) {
+			clock.Set(now)
+		}
+	}
+	w.start = clock.Now()
 	return w
+}
+
+// checkNearWallClock fails the test unless the fake clock is within 30 s of
+// the wall clock, as it must be for the seller's signed calls to the open
+// API (±60 s of the fake clock) to be accepted: with opts.openAPI, before
+// the test first moves the clock.
+func (w *world) checkNearWallClock(t testing.TB) {
+	t.Helper()
+	if skew := time.Since(w.clock.Now()); skew > 30*time.Second || skew < -30*time.Second {
+		t.Fatalf("the fake clock (%v) is %v from the wall clock: the open API would refuse the seller's signature (±60 s); call the open API before moving the clock", w.clock.Now(), skew.Round(time.Second))
+	}
 }
 
 // newBuyer returns a new buyer with balance topped up (none if zero).
