@@ -103,12 +103,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if err := seed.products(ctx, products); err != nil {
 		return err
 	}
+	// The reference sellers use the open API as a real seller's software
+	// does: they query each new instance's order and activate licences.
+	key, secret, err := seed.apiCredential(ctx)
+	if err != nil {
+		return err
+	}
+	market := demoMarket{url: "http://" + marketHost, key: key, secret: secret}
 	for _, p := range products {
 		async := time.Duration(0)
 		if p.Slug == "saas" {
 			async = time.Second // to show newInstance answered 000004, then polled
 		}
-		if err := seller.add(p.Prefix, p.AccessKey, sellerDir(*data, p.Slug), async, log); err != nil {
+		if err := seller.add(p.Prefix, p.AccessKey, sellerDir(*data, p.Slug), async, market, log); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/account"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/sellerapi"
 	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 )
@@ -37,6 +38,10 @@ type demoState struct {
 	// PurchaseKey is the Idempotency-Key of the demo's purchase: the same
 	// order on every start, as long as its instance lives.
 	PurchaseKey string `json:"purchaseKey,omitempty"`
+	// APIKey and APISecret are the seller's open API credential, which the
+	// reference sellers sign their calls to the marketplace with.
+	APIKey    string `json:"apiKey,omitempty"`
+	APISecret string `json:"apiSecret,omitempty"`
 
 	path string
 }
@@ -338,6 +343,30 @@ func (s *demoSeed) products(ctx context.Context, ps []*demoProduct) error {
 
 // topUp has the operator top up the buyer's balance, once: a buyer whose
 // balance was ever used is left alone.
+// apiCredential returns the seller's open API credential: the one the
+// state keeps while it is valid, else a new one (its secret is shown
+// once, so the state keeps it).
+func (s *demoSeed) apiCredential(ctx context.Context) (keyID, secret string, err error) {
+	by := s.seller.Actor()
+	if s.state.APIKey != "" {
+		cs, err := sellerapi.ListCredentials(ctx, s.db, by)
+		if err != nil {
+			return "", "", err
+		}
+		for _, c := range cs {
+			if c.KeyID == s.state.APIKey && !c.Revoked() {
+				return s.state.APIKey, s.state.APISecret, nil
+			}
+		}
+	}
+	c, err := sellerapi.CreateCredential(ctx, s.db, s.set.Keys, by, "demo reference seller")
+	if err != nil {
+		return "", "", fmt.Errorf("the demo seller's API credential: %s", souk.ErrorMessage(err))
+	}
+	s.state.APIKey, s.state.APISecret = c.KeyID, c.Secret
+	return c.KeyID, c.Secret, s.state.save()
+}
+
 func (s *demoSeed) topUp(ctx context.Context) error {
 	ms, err := settle.Balances(ctx, s.db, settle.BuyerBalance(s.buyer.ID))
 	if err != nil || len(ms) > 0 {

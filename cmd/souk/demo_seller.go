@@ -44,10 +44,15 @@ func (s *demoSeller) base() string { return "http://" + s.host }
 // ("" or "/name").
 func (s *demoSeller) productionURL(prefix string) string { return s.base() + prefix + "/produce" }
 
+// demoMarket is how a reference seller reaches the marketplace's open API:
+// its base URL and the seller's API credential.
+type demoMarket struct{ url, key, secret string }
+
 // add starts a reference seller with the access key key at prefix,
-// keeping its state in dir.
-func (s *demoSeller) add(prefix, key, dir string, async time.Duration, log *slog.Logger) error {
-	srv, err := refseller.New(refseller.Config{Addr: s.host + prefix, Key: key, DataDir: dir, Async: async, Logger: log})
+// keeping its state in dir, talking to the marketplace through m.
+func (s *demoSeller) add(prefix, key, dir string, async time.Duration, m demoMarket, log *slog.Logger) error {
+	srv, err := refseller.New(refseller.Config{Addr: s.host + prefix, Key: key, DataDir: dir, Async: async, Logger: log,
+		Market: m.url, APIKey: m.key, APISecret: m.secret})
 	if err != nil {
 		return err
 	}
