@@ -187,55 +187,47 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, viewInstance(in))
 }
 
-func (s *Server) renewInstance(w http.ResponseWriter, r *http.Request) error {
+// placeFor answers a request that places an order about instance {id}:
+// it reads the JSON body into req (nil: none), calls place with the engine
+// and the request's Idempotency-Key, and writes the order.
+func (s *Server) placeFor(w http.ResponseWriter, r *http.Request, req any,
+	place func(eng order.Enqueuer, id, key string) (order.Order, error)) error {
 	eng, err := s.enqueuer()
 	if err != nil {
 		return err
 	}
-	var req renewRequest
-	if err := readJSON(w, r, &req); err != nil {
-		return err
+	if req != nil {
+		if err := readJSON(w, r, req); err != nil {
+			return err
+		}
 	}
-	o, err := order.RenewInstance(r.Context(), s.db, eng, actorOf(r), order.RenewRequest{InstanceID: r.PathValue("id"),
-		Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
+	o, err := place(eng, r.PathValue("id"), r.Header.Get(idempotencyHeader))
 	if err != nil {
 		return err
 	}
 	return writeOrder(w, o)
+}
+
+func (s *Server) renewInstance(w http.ResponseWriter, r *http.Request) error {
+	var req renewRequest
+	return s.placeFor(w, r, &req, func(eng order.Enqueuer, id, key string) (order.Order, error) {
+		return order.RenewInstance(r.Context(), s.db, eng, actorOf(r), order.RenewRequest{InstanceID: id, Periods: req.Periods, IdempotencyKey: key})
+	})
 }
 
 func (s *Server) convertTrial(w http.ResponseWriter, r *http.Request) error {
-	eng, err := s.enqueuer()
-	if err != nil {
-		return err
-	}
 	var req renewRequest
-	if err := readJSON(w, r, &req); err != nil {
-		return err
-	}
-	o, err := order.ConvertTrial(r.Context(), s.db, eng, actorOf(r), order.ConvertRequest{InstanceID: r.PathValue("id"),
-		Periods: req.Periods, IdempotencyKey: r.Header.Get(idempotencyHeader)})
-	if err != nil {
-		return err
-	}
-	return writeOrder(w, o)
+	return s.placeFor(w, r, &req, func(eng order.Enqueuer, id, key string) (order.Order, error) {
+		return order.ConvertTrial(r.Context(), s.db, eng, actorOf(r), order.ConvertRequest{InstanceID: id, Periods: req.Periods, IdempotencyKey: key})
+	})
 }
 
 func (s *Server) changeInstance(w http.ResponseWriter, r *http.Request) error {
-	eng, err := s.enqueuer()
-	if err != nil {
-		return err
-	}
 	var req changeRequest
-	if err := readJSON(w, r, &req); err != nil {
-		return err
-	}
-	o, err := order.ChangeInstance(r.Context(), s.db, eng, actorOf(r), order.ChangeRequest{InstanceID: r.PathValue("id"),
-		SpecCode: req.SpecCode, Quantity: req.Quantity, IdempotencyKey: r.Header.Get(idempotencyHeader)})
-	if err != nil {
-		return err
-	}
-	return writeOrder(w, o)
+	return s.placeFor(w, r, &req, func(eng order.Enqueuer, id, key string) (order.Order, error) {
+		return order.ChangeInstance(r.Context(), s.db, eng, actorOf(r), order.ChangeRequest{InstanceID: id,
+			SpecCode: req.SpecCode, Quantity: req.Quantity, IdempotencyKey: key})
+	})
 }
 
 func (s *Server) instanceLicenses(w http.ResponseWriter, r *http.Request) error {
@@ -251,16 +243,9 @@ func (s *Server) instanceLicenses(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) unsubscribeInstance(w http.ResponseWriter, r *http.Request) error {
-	eng, err := s.enqueuer()
-	if err != nil {
-		return err
-	}
-	o, err := order.UnsubscribeInstance(r.Context(), s.db, eng, actorOf(r), order.UnsubscribeRequest{InstanceID: r.PathValue("id"),
-		IdempotencyKey: r.Header.Get(idempotencyHeader)})
-	if err != nil {
-		return err
-	}
-	return writeOrder(w, o)
+	return s.placeFor(w, r, nil, func(eng order.Enqueuer, id, key string) (order.Order, error) {
+		return order.UnsubscribeInstance(r.Context(), s.db, eng, actorOf(r), order.UnsubscribeRequest{InstanceID: id, IdempotencyKey: key})
+	})
 }
 
 // myBalance answers the actor's buyer balance, one entry per currency it
