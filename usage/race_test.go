@@ -30,6 +30,9 @@ func TestConcurrentBillsChargeOnce(t *testing.T) {
 				Begin: t0, End: t0.Add(30 * time.Minute), Quantity: 100 * usage.QuantityScale}})
 			return err
 		}))
+		if owed, err := usage.OwedTotals(ctx, e.db, b.UserID); err != nil || len(owed) != 1 || owed[0] != settle.M(15000, "CNY") {
+			t.Fatalf("owed before billing = %v, %v; want 150.00 CNY", owed, err)
+		}
 		release := func() {}
 		if e.db.Engine() == store.Postgres {
 			hold, err := e.db.SQL().BeginTx(ctx, nil)
@@ -51,6 +54,9 @@ func TestConcurrentBillsChargeOnce(t *testing.T) {
 		wg.Wait()
 		if got := e.balance(t, settle.BuyerBalance(b.UserID)); got != 100000-15000 {
 			t.Fatalf("buyer balance %d, want %d: one record of 150.00 charged once", got, 100000-15000)
+		}
+		if owed, err := usage.OwedTotals(ctx, e.db, b.UserID); err != nil || len(owed) != 0 {
+			t.Fatalf("owed after billing = %v, %v; want nothing", owed, err)
 		}
 		must(t, settle.CheckInvariant(ctx, e.db))
 	})

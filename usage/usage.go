@@ -11,6 +11,7 @@ import (
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/catalog"
+	"github.com/souk-market/souk/settle"
 	"github.com/souk-market/souk/store"
 )
 
@@ -352,4 +353,25 @@ func checkedAdd(a, b int64) (int64, bool) {
 		return 0, false
 	}
 	return a + b, true
+}
+
+// OwedTotals returns what buyerID owes for usage not yet billed, one
+// amount per currency: charges waiting for the next Bill, or for a
+// balance that covers them.
+func OwedTotals(ctx context.Context, db *store.DB, buyerID string) ([]settle.Money, error) {
+	rows, err := db.SQL().QueryContext(ctx, `SELECT currency, CAST(SUM(charge) AS BIGINT) FROM usage_records
+		WHERE buyer_id = $1 AND billed_at IS NULL GROUP BY currency HAVING SUM(charge) > 0 ORDER BY currency`, buyerID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []settle.Money
+	for rows.Next() {
+		var m settle.Money
+		if err := rows.Scan(&m.Currency, &m.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

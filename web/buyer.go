@@ -11,6 +11,7 @@ import (
 	"github.com/souk-market/souk/catalog"
 	"github.com/souk-market/souk/order"
 	"github.com/souk-market/souk/settle"
+	"github.com/souk-market/souk/usage"
 )
 
 // The buyer centre: my orders and instances, renewal, change of spec,
@@ -356,8 +357,10 @@ func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 
 type balanceData struct {
 	Balances []settle.Money
-	Entries  []settle.EntryRecord
-	Pager    pager
+	// Owed is pay-per-use charges not yet taken from the balance.
+	Owed    []settle.Money
+	Entries []settle.EntryRecord
+	Pager   pager
 }
 
 // myBalance shows the visitor's own balances and the entries of their
@@ -374,6 +377,9 @@ func (s *Server) myBalance(w http.ResponseWriter, r *http.Request) error {
 	var d balanceData
 	var err error
 	if d.Balances, err = settle.Balances(r.Context(), s.db, acct); err != nil {
+		return err
+	}
+	if d.Owed, err = usage.OwedTotals(r.Context(), s.db, actorOf(r).UserID); err != nil {
 		return err
 	}
 	es, err := settle.Entries(r.Context(), s.db, acct, before, pageSize+1)

@@ -254,3 +254,23 @@ func TestBuyerFrozenInstance(t *testing.T) {
 		checkLedger(t, db)
 	})
 }
+
+// Pay-per-use charges not yet billed are shown on the balance page, so a
+// buyer whose balance ran short sees what it owes.
+func TestBalanceShowsUsageOwed(t *testing.T) {
+	storetest.Each(t, souk.NewFakeClock(t0), func(t *testing.T, db *store.DB) {
+		s := newSite(t, db)
+		b := s.newUser(souk.RoleBuyer, "")
+		b.get("/my/balance").mustContain(t, http.StatusOK, "Balance")
+		if p := b.get("/my/balance"); strings.Contains(p.Body, "waiting to be taken") {
+			t.Fatal("a buyer owing nothing is told of charges waiting")
+		}
+		// An owed charge, as usage.Push leaves one a balance cannot cover.
+		if _, err := db.SQL().Exec(`INSERT INTO usage_records (seller_id, metering_sn, instance_id, buyer_id, product_id, spec_code,
+			begin_at, end_at, quantity, unit_price, currency, charge, created_at) VALUES ('s1', 'sn-1', 'i1', $1, 'p1', 'calls', 0, 1, 10000, 5, 'CNY', 1234, 0)`,
+			b.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		b.get("/my/balance").mustContain(t, http.StatusOK, "waiting to be taken from your balance", "12.34 CNY")
+	})
+}
