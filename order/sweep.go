@@ -35,7 +35,9 @@ type Swept struct {
 //     the seller told (releaseInstance or releaseLicenseCode, superseding
 //     any call the release makes pointless).
 //
-// It works in transactions of cfg.Batch instances, each found through an
+// It works in transactions of cfg.Batch instances, taken in a total order
+// (time, id) so that two sweeps at once lock them in the same order, each
+// found through an
 // index on (state, time) so that the cost grows with what is due, not
 // with what exists, and each moved by a conditional update, so that a
 // renewal committed meanwhile wins and two sweeps never move one instance
@@ -54,8 +56,8 @@ func Sweep(ctx context.Context, db *store.DB, eng Enqueuer, cfg SweepConfig) (Sw
 		count *int
 		move  func(ctx context.Context, tx *store.Tx, eng Enqueuer, in Instance, grace time.Duration) (bool, error)
 	}{
-		{`SELECT id FROM order_instances WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, &out.Frozen, freeze},
-		{`SELECT id FROM order_instances WHERE state = 'frozen' AND release_at <= $1 ORDER BY release_at LIMIT $2`, &out.Released, release},
+		{`SELECT id FROM order_instances WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at, id LIMIT $2`, &out.Frozen, freeze},
+		{`SELECT id FROM order_instances WHERE state = 'frozen' AND release_at <= $1 ORDER BY release_at, id LIMIT $2`, &out.Released, release},
 	} {
 		for {
 			n := 0
