@@ -356,7 +356,8 @@ func SubmitApplication(ctx context.Context, db *store.DB, set Settings, by souk.
 //   - a modification keeps every listed spec: a spec leaves only through
 //     its own delist_spec application;
 //   - no application brings back a delisted spec: delisting is final;
-//   - a listed product keeps its type, which its orders depend on.
+//   - a listed product keeps its type, and each listed spec how it is
+//     sold (charging mode and period), which its orders depend on.
 func checkChange(v ProductView, a Application) error {
 	if a.Kind == KindPublish && v.Listed != nil {
 		return souk.Errorf(souk.ECONFLICT, "Product %s is listed already; change it with a modification.", v.ID)
@@ -376,8 +377,17 @@ func checkChange(v ProductView, a Application) error {
 		return souk.Errorf(souk.ECONFLICT, "Product %s is listed as %s; a modification cannot change its type.", v.ID, v.Listed.Type)
 	}
 	for _, s := range v.Listed.Specs {
-		if _, ok := a.Snapshot.Spec(s.Code); !ok {
+		n, ok := a.Snapshot.Spec(s.Code)
+		if !ok {
 			return souk.Errorf(souk.ECONFLICT, "A modification cannot delete spec %s (%s) of listed product %s; to stop selling it, submit a delisting application for it.", s.Code, s.Name, v.ID)
+		}
+		// What was bought of a spec is charged, renewed, changed and
+		// refunded by how it is sold: a spec code keeps that for good (a
+		// new way of selling is a new spec).
+		if n.Charging != s.Charging || n.Period != s.Period {
+			how := map[ChargingMode]string{ChargePeriod: "by the " + strings.ToLower(s.Period), ChargeOneTime: "once", ChargeOnDemand: "by use"}[s.Charging]
+			return souk.Errorf(souk.ECONFLICT, "Spec %s of listed product %s is sold %s; a modification cannot change how a spec is sold — add a spec with a new code instead.",
+				s.Code, v.ID, how)
 		}
 	}
 	return nil

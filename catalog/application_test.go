@@ -430,3 +430,34 @@ func TestSubmitRevalidatesTheSnapshot(t *testing.T) {
 		must(t, catalog.SubmitApplication(ctx, e.db, dev, m, np.ApplicationID))
 	})
 }
+
+// A modification cannot change how a listed spec is sold (its charging
+// mode or period): what was bought of it is renewed, changed and refunded
+// by it. A new way of selling is a new spec.
+func TestListedSpecsKeepHowTheyAreSold(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		m := e.newSeller(t, certifiedSeller)
+		id := e.listed(t, m, product())
+		for _, change := range []func(*catalog.Spec){
+			func(s *catalog.Spec) { s.Period = map[string]string{catalog.Month: catalog.Year, catalog.Year: catalog.Month}[s.Period] },
+			func(s *catalog.Spec) { s.Charging, s.Period = catalog.ChargeOneTime, "" },
+		} {
+			app := mustValue[int64](t)(catalog.ModifyProduct(ctx, e.db, m, id))
+			p := product()
+			change(&p.Specs[0])
+			must(t, catalog.UpdateDraft(ctx, e.db, e.set, m, app, p))
+			err := catalog.SubmitApplication(ctx, e.db, e.set, m, app)
+			wantCode(t, "SubmitApplication(a listed spec sold another way)", err, souk.ECONFLICT)
+			if msg := souk.ErrorMessage(err); !strings.Contains(msg, "cannot change how a spec is sold") {
+				t.Fatalf("SubmitApplication() = %q", msg)
+			}
+			must(t, catalog.DiscardDraft(ctx, e.db, m, app))
+		}
+		// A price change is fine.
+		app := mustValue[int64](t)(catalog.ModifyProduct(ctx, e.db, m, id))
+		p := product()
+		p.Specs[0].Price.Amount += 100
+		must(t, catalog.UpdateDraft(ctx, e.db, e.set, m, app, p))
+		must(t, catalog.SubmitApplication(ctx, e.db, e.set, m, app))
+	})
+}

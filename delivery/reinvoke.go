@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/souk-market/souk"
@@ -83,17 +84,26 @@ func (e *Engine) Reinvoke(ctx context.Context, callID int64, who Actor, reason s
 				}
 			}
 		}
+		// Each update holds only if the call is still in the state read
+		// above: a call claimed or re-invoked meanwhile is left alone.
 		now := store.Millis(tx.Now)
+		var res sql.Result
 		if State(state) == Retrying {
-			if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls SET next_at = $1, updated_at = $1 WHERE id = $2 AND state = 'retrying'`,
-				now, callID); err != nil {
-				return err
-			}
-		} else if _, err := tx.ExecContext(ctx, `UPDATE delivery_calls
-			SET state = 'pending', next_at = $1, first_at = NULL, stage_start = attempts,
-			    notified_stage = 0, finished_at = NULL, updated_at = $1
-			WHERE id = $2`, now, callID); err != nil {
+			res, err = tx.ExecContext(ctx, `UPDATE delivery_calls SET next_at = $1, updated_at = $1 WHERE id = $2 AND state = 'retrying'`,
+				now, callID)
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE delivery_calls
+				SET state = 'pending', next_at = $1, first_at = NULL, stage_start = attempts,
+				    notified_stage = 0, finished_at = NULL, updated_at = $1
+				WHERE id = $2 AND state = $3`, now, callID, state)
+		}
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return souk.Errorf(souk.ECONFLICT, "Call %d changed while it was being re-invoked; look at it again.", callID)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO delivery_reinvocations (call_id, actor, reason, at) VALUES ($1, $2, $3, $4)`,
 			callID, who.Role+":"+who.ID, reason, now)

@@ -64,7 +64,7 @@ func ChangeInstance(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Act
 	}
 	var orderID string
 	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		in, q, err := t.price(ctx, tx, by)
+		in, q, err := t.price(ctx, tx, by, true)
 		if err != nil {
 			return err
 		}
@@ -102,7 +102,7 @@ func ChangePrice(ctx context.Context, db *store.DB, by souk.Actor, req ChangeReq
 	}
 	var diff settle.Money
 	err = db.Tx(ctx, func(tx *store.Tx) error {
-		_, q, err := t.price(ctx, tx, by)
+		_, q, err := t.price(ctx, tx, by, false)
 		diff = q.diff
 		return err
 	})
@@ -113,8 +113,12 @@ func ChangePrice(ctx context.Context, db *store.DB, by souk.Actor, req ChangeReq
 // to change to and its units.
 type changeTo struct {
 	instanceID, productID, productName string
-	to                                 catalog.Spec
-	units                              int
+	// from and fromUnits are the instance's spec and units the change was
+	// checked against; the transaction checks they still are.
+	from      string
+	fromUnits int
+	to        catalog.Spec
+	units     int
 }
 
 // changeTarget checks req against the buyer's instance and the catalogue
@@ -168,7 +172,8 @@ func changeTarget(ctx context.Context, db *store.DB, by souk.Actor, req ChangeRe
 	if req.SpecCode == in.SpecCode && units == in.Quantity {
 		return changeTo{}, souk.Errorf(souk.EINVALID, "Instance %s already has spec %s × %d: nothing to change.", in.ID, in.SpecCode, in.Quantity)
 	}
-	return changeTo{instanceID: in.ID, productID: in.ProductID, productName: v.Listed.Name, to: to, units: units}, nil
+	return changeTo{instanceID: in.ID, productID: in.ProductID, productName: v.Listed.Name, from: in.SpecCode, fromUnits: in.Quantity,
+		to: to, units: units}, nil
 }
 
 // changeQuote is the price of a change: the spec's unit price, the new
@@ -179,16 +184,23 @@ type changeQuote struct {
 }
 
 // price checks, in tx, the sales restrictions of the new spec and the
-// state of the instance (locked), and prices the change by the rule.
-func (t changeTo) price(ctx context.Context, tx *store.Tx, by souk.Actor) (Instance, changeQuote, error) {
+// state of the instance, and prices the change by the rule. To place the
+// change, lock the instance (lock); to only quote it, a plain read does.
+func (t changeTo) price(ctx context.Context, tx *store.Tx, by souk.Actor, lock bool) (Instance, changeQuote, error) {
 	if err := catalog.CheckPurchaseTx(ctx, tx, by, t.productID, t.to.Code, catalog.PurchaseCheck{Quantity: t.units, History: noLimits{}}); err != nil {
 		return Instance{}, changeQuote{}, err
 	}
-	in, err := lockInstance(ctx, tx, t.instanceID)
+	load := loadInstance
+	if lock {
+		load = func(ctx context.Context, q Querier, id string) (Instance, error) { return lockInstance(ctx, tx, id) }
+	}
+	in, err := load(ctx, tx, t.instanceID)
 	if err != nil {
 		return Instance{}, changeQuote{}, err
 	}
 	switch {
+	case in.SpecCode != t.from || in.Quantity != t.fromUnits:
+		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s changed while this was asked; please try again.", in.ID)
 	case in.State != Active:
 		return in, changeQuote{}, souk.Errorf(souk.ECONFLICT, "Instance %s is %s; only an active instance can be changed.", in.ID, in.State)
 	case in.Kind == kindLicense:

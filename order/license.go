@@ -133,7 +133,19 @@ func ActivateLicense(ctx context.Context, db *store.DB, sellerID, code string, e
 		} else if err != nil {
 			return err
 		}
-		if l.State != LicenseIssued {
+		// The instance is locked, as by every transaction that moves it
+		// (an unsubscription or the sweep releases its codes), and the
+		// code read again under that lock: an activation and a release
+		// never cross, so the seller is told of every release of a code
+		// it activated.
+		in, err := lockInstance(ctx, tx, l.InstanceID)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM order_licenses WHERE code = $1`, code).Scan(&l.State); err != nil {
+			return err
+		}
+		if l.State != LicenseIssued || in.State != Active {
 			return souk.Errorf(souk.ECONFLICT, "Licence %s is %s and cannot be activated.", code, l.State)
 		}
 		if effective.IsZero() {

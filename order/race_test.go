@@ -139,3 +139,47 @@ func TestChangesTheRuleCannotValueAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// A licence activation and an unsubscription at once: whichever comes
+// second sees the first, so a code the seller's software activated is
+// always released at the seller too. On PostgreSQL the code's row is held
+// meanwhile so that both have started before either writes.
+func TestActivationAndUnsubscriptionAtOnce(t *testing.T) {
+	specs := []catalog.Spec{{Code: "seat", Name: "Seat", Charging: catalog.ChargePeriod, Period: catalog.Month,
+		Price: catalog.Price{Amount: 5000, Currency: "CNY"}}}
+	each(t, sellerOpts{specs: specs, kind: catalog.License}, func(t *testing.T, e *env) {
+		b := e.buyer(t, 100000)
+		o := mustValue[order.Order](t)(order.Purchase(ctx, e.db, e.engine, b, order.PurchaseRequest{ProductID: e.product, SpecCode: "seat"}))
+		id := o.Lines[0].InstanceID
+		code := mustValue[[]order.License](t)(order.Licenses(ctx, e.db, b, id))[0].Code
+		release := func() {}
+		if e.db.Engine() == store.Postgres {
+			hold, err := e.db.SQL().BeginTx(ctx, nil)
+			must(t, err)
+			_, err = hold.ExecContext(ctx, `SELECT code FROM order_licenses WHERE code = $1 FOR UPDATE`, code)
+			must(t, err)
+			release = func() { must(t, hold.Rollback()) }
+		}
+		act, uns := make(chan error, 1), make(chan error, 1)
+		go func() { _, err := order.ActivateLicense(ctx, e.db, e.seller.SellerID, code, time.Time{}); act <- err }()
+		time.Sleep(100 * time.Millisecond)
+		go func() {
+			_, err := order.UnsubscribeInstance(ctx, e.db, e.engine, b, order.UnsubscribeRequest{InstanceID: id})
+			uns <- err
+		}()
+		time.Sleep(100 * time.Millisecond)
+		release()
+		aerr, uerr := <-act, <-uns
+		if uerr != nil {
+			t.Fatalf("unsubscribe: %v", uerr)
+		}
+		var calls int
+		must(t, e.db.SQL().QueryRow(`SELECT count(*) FROM delivery_calls WHERE activity = 'releaseLicenseCode'`).Scan(&calls))
+		switch {
+		case aerr == nil && calls == 1: // activated, then released at the seller
+		case souk.ErrorCode(aerr) == souk.ECONFLICT && calls == 0: // released first: the activation refused
+		default:
+			t.Fatalf("activation %v, %d releaseLicenseCode calls: an activated code must be released at the seller", aerr, calls)
+		}
+	})
+}

@@ -282,19 +282,38 @@ func TopUpOnce(ctx context.Context, db *store.DB, by souk.Actor, buyerID string,
 	if len(key) > MaxTopUpKey {
 		return 0, false, souk.Errorf(souk.EINVALID, "key: at most %d characters.", MaxTopUpKey)
 	}
+	if err := checkTopUp(ctx, db, by, buyerID, m); err != nil {
+		return 0, false, err // before the key is looked at: a repeat tells nothing to whoever may not top up
+	}
 	ref := "topup:" + buyerID
 	if key != "" {
 		ref += ":" + key
-		if id, found, err := firstOf(ctx, db.SQL(), ref); err != nil || found {
-			return id, found, err
+	}
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		if key != "" {
+			// One top-up per key at a time (an SQLite write transaction
+			// holds the database already), then the key looked up inside.
+			if tx.Engine == store.Postgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, ref); err != nil {
+					return err
+				}
+			}
+			var found bool
+			var err error
+			if id, found, err = firstOf(ctx, tx, ref); err != nil || found {
+				repeated = found
+				return err
+			}
 		}
-	}
-	id, err = topUp(ctx, db, by, buyerID, m, ref, key != "")
-	if errors.Is(err, errRepeated) {
-		id, _, err = firstOf(ctx, db.SQL(), ref)
-		return id, true, err
-	}
-	return id, false, err
+		id, err = Post(ctx, tx, Transaction{
+			Memo:    fmt.Sprintf("Top-up of %s for buyer %s", m, buyerID),
+			Ref:     ref,
+			Actor:   by.UserID,
+			Entries: Move(ExternalTopUp, BuyerBalance(buyerID), m),
+		})
+		return err
+	})
+	return id, repeated, err
 }
 
 // firstOf returns the first ledger transaction with ref, if any.
@@ -307,58 +326,32 @@ func firstOf(ctx context.Context, q Querier, ref string) (int64, bool, error) {
 	return id, err == nil, err
 }
 
-// errRepeated rolls a keyed top-up back when another with its key
-// committed first.
-var errRepeated = errors.New("top-up repeated")
-
-func topUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m Money, ref string, once bool) (int64, error) {
+// checkTopUp is who may top up what: an operator, a positive amount in a
+// valid currency, an existing buyer account.
+func checkTopUp(ctx context.Context, db *store.DB, by souk.Actor, buyerID string, m Money) error {
 	if by.UserID == "" {
-		return 0, souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to top up a balance.")
+		return souk.Errorf(souk.EUNAUTHENTICATED, "Sign in to top up a balance.")
 	}
 	if !by.IsOperator() {
-		return 0, souk.Errorf(souk.EUNAUTHORIZED, "Only operators can top up a buyer's balance.")
+		return souk.Errorf(souk.EUNAUTHORIZED, "Only operators can top up a buyer's balance.")
 	}
 	if strings.TrimSpace(buyerID) == "" {
-		return 0, souk.Errorf(souk.EINVALID, "buyerId: is required.")
+		return souk.Errorf(souk.EINVALID, "buyerId: is required.")
 	}
 	if m.Amount <= 0 {
-		return 0, souk.Errorf(souk.EINVALID, "amount: must be positive, not %d.", m.Amount)
+		return souk.Errorf(souk.EINVALID, "amount: must be positive, not %d.", m.Amount)
 	}
 	if !ValidCurrency(m.Currency) {
-		return 0, souk.Errorf(souk.EINVALID, "currency: %q is not an ISO 4217 code.", m.Currency)
+		return souk.Errorf(souk.EINVALID, "currency: %q is not an ISO 4217 code.", m.Currency)
 	}
 	// Money goes only to an account somebody owns: a mistyped id would
 	// otherwise strand it.
 	u, err := account.GetUser(ctx, db, by, buyerID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if u.Role != souk.RoleBuyer {
-		return 0, souk.Errorf(souk.EINVALID, "buyerId: %s is a %s account, not a buyer.", buyerID, u.Role)
+		return souk.Errorf(souk.EINVALID, "buyerId: %s is a %s account, not a buyer.", buyerID, u.Role)
 	}
-	var id int64
-	err = db.Tx(ctx, func(tx *store.Tx) error {
-		var err error
-		id, err = Post(ctx, tx, Transaction{
-			Memo:    fmt.Sprintf("Top-up of %s for buyer %s", m, buyerID),
-			Ref:     ref,
-			Actor:   by.UserID,
-			Entries: Move(ExternalTopUp, BuyerBalance(buyerID), m),
-		})
-		if err != nil || !once {
-			return err
-		}
-		// Counted after posting: Post has waited on the buyer's balance row
-		// for any other top-up with this key, so a committed one is seen
-		// here (on SQLite the transactions run one at a time anyway).
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ledger_transactions WHERE ref = $1`, ref).Scan(&n); err != nil {
-			return err
-		}
-		if n > 1 {
-			return errRepeated
-		}
-		return nil
-	})
-	return id, err
+	return nil
 }

@@ -307,3 +307,19 @@ func TestTopUpOnceByKey(t *testing.T) {
 		}
 	})
 }
+
+// Whoever may not top up learns nothing from a key that was used: the
+// refusal comes before the key is looked at.
+func TestTopUpOnceRefusesBeforeLookingAtTheKey(t *testing.T) {
+	storetest.Each(t, souk.NewFakeClock(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ann := newBuyer(t, db, "ann@example.com")
+		if _, _, err := settle.TopUpOnce(ctx, db, operator, ann, settle.M(20000, "CNY"), "k-1"); err != nil {
+			t.Fatal(err)
+		}
+		bob := souk.Actor{UserID: newBuyer(t, db, "bob@example.com"), Role: souk.RoleBuyer}
+		if _, repeated, err := settle.TopUpOnce(ctx, db, bob, ann, settle.M(1, "CNY"), "k-1"); souk.ErrorCode(err) != souk.EUNAUTHORIZED || repeated {
+			t.Fatalf("a buyer repeating the operator's key = %v (repeated %v), want EUNAUTHORIZED", err, repeated)
+		}
+	})
+}

@@ -259,9 +259,17 @@ func Push(ctx context.Context, tx *store.Tx, sellerID string, rates Rates, recs 
 // resolve finds the pay-per-use instance of seller sellerID that id names:
 // its seller instance id or, failing that, the marketplace's id.
 func resolve(ctx context.Context, tx *store.Tx, sellerID, id string, rates Rates) (*instance, error) {
+	// FOR SHARE on PostgreSQL: an unsubscription (which locks the row to
+	// release it) waits for the push, or the push sees its release — never
+	// a record after a release that committed meanwhile. (An SQLite write
+	// transaction holds the database already.)
+	lock := ""
+	if tx.Engine == store.Postgres {
+		lock = " FOR SHARE"
+	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, buyer_id, product_id, spec_code, state, created_at, seller_instance_id = $2,
 		COALESCE(unsubscribed_at, updated_at)
-		FROM order_instances WHERE seller_id = $1 AND (seller_instance_id = $2 OR id = $2)`, sellerID, id)
+		FROM order_instances WHERE seller_id = $1 AND (seller_instance_id = $2 OR id = $2)`+lock, sellerID, id)
 	if err != nil {
 		return nil, fmt.Errorf("find instance %s: %w", id, err)
 	}

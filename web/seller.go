@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/souk-market/souk"
 	"github.com/souk-market/souk/account"
@@ -296,7 +297,13 @@ type secretData struct {
 	// Next is a further link, e.g. to the draft application of a new
 	// product.
 	Next, NextLabel string
+	// Issued is when the secret was made: a sealed cookie older than
+	// secretTTL is not shown, even if a copy of it is sent again.
+	Issued time.Time
 }
+
+// secretTTL is how long after its form a secret can be shown (once).
+const secretTTL = 5 * time.Minute
 
 type secretItem struct {
 	Label, Value string
@@ -313,6 +320,7 @@ const secretCookie = "souk_secret"
 // showSecret answers the form that made a secret by sending the browser
 // to the page that shows it once.
 func (s *Server) showSecret(w http.ResponseWriter, r *http.Request, d secretData) error {
+	d.Issued = s.db.Clock().Now()
 	b, err := json.Marshal(d)
 	if err != nil {
 		return err
@@ -322,7 +330,7 @@ func (s *Server) showSecret(w http.ResponseWriter, r *http.Request, d secretData
 	}
 	sealed := s.cat.Keys.Seal(b, secretOwner(r))
 	http.SetCookie(w, &http.Cookie{Name: secretCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: "/seller/secret",
-		MaxAge: 300, HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
+		MaxAge: int(secretTTL / time.Second), HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/seller/secret", http.StatusSeeOther)
 	return nil
 }
@@ -339,7 +347,7 @@ func (s *Server) secretPage(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if len(d.Items) == 0 {
+	if len(d.Items) == 0 || s.db.Clock().Now().Sub(d.Issued) > secretTTL {
 		d = secretData{Title: "Nothing to show", Back: "/seller", BackLabel: "Back to the seller centre",
 			Intro: "A key or secret is shown once, on the page right after it was made, and this one has been shown. If it was not copied, rotate the product's access key or create another API credential."}
 	}
