@@ -439,7 +439,9 @@ func TestListedSpecsKeepHowTheyAreSold(t *testing.T) {
 		m := e.newSeller(t, certifiedSeller)
 		id := e.listed(t, m, product())
 		for _, change := range []func(*catalog.Spec){
-			func(s *catalog.Spec) { s.Period = map[string]string{catalog.Month: catalog.Year, catalog.Year: catalog.Month}[s.Period] },
+			func(s *catalog.Spec) {
+				s.Period = map[string]string{catalog.Month: catalog.Year, catalog.Year: catalog.Month}[s.Period]
+			},
 			func(s *catalog.Spec) { s.Charging, s.Period = catalog.ChargeOneTime, "" },
 		} {
 			app := mustValue[int64](t)(catalog.ModifyProduct(ctx, e.db, m, id))
