@@ -99,20 +99,8 @@ func viewCall(c *delivery.Call) callView {
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, FinishedAt: timeOrNil(c.FinishedAt)}
 }
 
-// messageScope is whose messages the actor sees: "" for all (operators),
-// a seller id for its members; EUNAUTHORIZED for anyone else.
-func messageScope(a souk.Actor) (string, error) {
-	switch {
-	case a.IsOperator():
-		return "", nil
-	case a.Role == souk.RoleSeller && a.SellerID != "":
-		return a.SellerID, nil
-	}
-	return "", souk.Errorf(souk.EUNAUTHORIZED, "Only a seller's members and operators see production interface messages.")
-}
-
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
-	seller, err := messageScope(actorOf(r))
+	seller, err := delivery.MessageScope(actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -150,7 +138,7 @@ func messageID(r *http.Request) (int64, error) {
 }
 
 func (s *Server) getMessage(w http.ResponseWriter, r *http.Request) error {
-	seller, err := messageScope(actorOf(r))
+	seller, err := delivery.MessageScope(actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -180,8 +168,7 @@ type reinvoker interface {
 }
 
 func (s *Server) reinvokeMessage(w http.ResponseWriter, r *http.Request) error {
-	a := actorOf(r)
-	seller, err := messageScope(a)
+	who, err := delivery.ReinvokerOf(actorOf(r))
 	if err != nil {
 		return err
 	}
@@ -196,10 +183,6 @@ func (s *Server) reinvokeMessage(w http.ResponseWriter, r *http.Request) error {
 	eng, ok := s.orders.(reinvoker)
 	if !ok {
 		return souk.Errorf(souk.EINTERNAL, "No delivery engine is configured to re-invoke calls.")
-	}
-	who := delivery.Actor{Role: delivery.RoleOperator, ID: a.UserID}
-	if seller != "" {
-		who = delivery.Actor{Role: delivery.RoleSeller, ID: a.UserID, SellerID: seller}
 	}
 	if err := eng.Reinvoke(r.Context(), id, who, req.Reason); err != nil {
 		return err

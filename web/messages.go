@@ -21,7 +21,7 @@ import (
 //
 // The seller centre's pages (/seller/messages) and the operator console's
 // (/ops/messages) are one handler each: whose messages a visitor sees is
-// decided by who they are (messageScope, as the JSON API does), never by
+// decided by who they are (delivery.MessageScope, as for the JSON API), never by
 // the path.
 
 func (s *Server) messageRoutes() []route {
@@ -33,19 +33,6 @@ func (s *Server) messageRoutes() []route {
 		{Method: "GET", Path: "/ops/messages/{id}", Auth: true, handle: s.message},
 		{Method: "POST", Path: "/ops/messages/{id}/reinvoke", Auth: true, handle: s.reinvoke},
 	}
-}
-
-// messageScope is whose messages the actor sees: "" for all (operators),
-// a seller id for its members; EUNAUTHORIZED for anyone else. The same
-// rule as the API's.
-func messageScope(a souk.Actor) (string, error) {
-	switch {
-	case a.IsOperator():
-		return "", nil
-	case a.Role == souk.RoleSeller && a.SellerID != "":
-		return a.SellerID, nil
-	}
-	return "", souk.Errorf(souk.EUNAUTHORIZED, "Only a seller's members and operators see production interface messages.")
 }
 
 // messagesBase is where the actor's message pages are.
@@ -124,7 +111,7 @@ func callFilter(q url.Values, seller string) (messageFilter, delivery.CallFilter
 // filtered, newest first, a page at a time.
 func (s *Server) messages(w http.ResponseWriter, r *http.Request) error {
 	a := actorOf(r)
-	seller, err := messageScope(a)
+	seller, err := delivery.MessageScope(a)
 	if err != nil {
 		return err
 	}
@@ -221,7 +208,7 @@ func pretty(b []byte) string {
 // loadMessage reads message {id} as the visitor may see it.
 func (s *Server) loadMessage(r *http.Request) (messageData, error) {
 	a := actorOf(r)
-	seller, err := messageScope(a)
+	seller, err := delivery.MessageScope(a)
 	if err != nil {
 		return messageData{}, err
 	}
@@ -268,10 +255,9 @@ func (s *Server) reinvoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a := actorOf(r)
-	who := delivery.Actor{Role: delivery.RoleOperator, ID: a.UserID}
-	if !d.AllSites {
-		who = delivery.Actor{Role: delivery.RoleSeller, ID: a.UserID, SellerID: a.SellerID}
+	who, err := delivery.ReinvokerOf(actorOf(r))
+	if err != nil {
+		return err
 	}
 	if err := eng.Reinvoke(r.Context(), d.Call.ID, who, r.PostForm.Get("reason")); err != nil {
 		return s.formError(w, r, "message", err, func(f form) any { d.Form = f; return d })
