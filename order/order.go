@@ -159,57 +159,71 @@ const MaxIdempotencyKey = 255
 // (quantity, periods, a licence product), ECONFLICT (a delisted spec, a
 // purchase limit, "Insufficient balance: …").
 func Purchase(ctx context.Context, db *store.DB, eng Enqueuer, by souk.Actor, req PurchaseRequest) (Order, error) {
-	if err := requireBuyer(by, "buy"); err != nil {
-		return Order{}, err
-	}
-	req.ProductID, req.SpecCode = strings.TrimSpace(req.ProductID), strings.TrimSpace(req.SpecCode)
-	switch {
-	case req.ProductID == "":
-		return Order{}, souk.Errorf(souk.EINVALID, "productId: is required.")
-	case req.SpecCode == "":
-		return Order{}, souk.Errorf(souk.EINVALID, "specCode: is required.")
-	case req.Quantity < 0:
-		return Order{}, souk.Errorf(souk.EINVALID, "quantity: must not be negative.")
-	case req.Periods < 0:
-		return Order{}, souk.Errorf(souk.EINVALID, "periods: must not be negative.")
-	case len(req.IdempotencyKey) > MaxIdempotencyKey:
+	if len(req.IdempotencyKey) > MaxIdempotencyKey {
 		return Order{}, souk.Errorf(souk.EINVALID, "Idempotency-Key: at most %d characters.", MaxIdempotencyKey)
+	}
+	req, v, err := checkPurchase(ctx, db, by, req)
+	if err != nil {
+		return Order{}, err
 	}
 	if o, found, err := repeatOf(ctx, db, by.UserID, req.IdempotencyKey); err != nil || found {
 		return o, err
 	}
-	// The listed product, read before the transaction (the catalogue reads
-	// only outside one); CheckPurchaseTx below re-checks it inside.
-	v, err := catalog.GetProduct(ctx, db, by, req.ProductID)
-	if err != nil {
-		return Order{}, err
-	}
-	if v.Listed == nil {
-		return Order{}, souk.Errorf(souk.ENOTFOUND, "Product %s not found.", req.ProductID)
-	}
-
 	var orderID string
 	return placeOnce(ctx, db, by.UserID, req.IdempotencyKey, &orderID, func(tx *store.Tx) error {
-		if err := catalog.CheckPurchaseTx(ctx, tx, by, req.ProductID, req.SpecCode, catalog.PurchaseCheck{
-			Quantity: req.Quantity, Trial: req.Trial, History: History(tx, tx.Now)}); err != nil {
-			return err
-		}
-		spec, ok := v.Listed.Spec(req.SpecCode)
-		if !ok {
-			return souk.Errorf(souk.ECONFLICT, "Product %s changed while you were buying; please try again.", req.ProductID)
-		}
-		var q quote
-		if req.Trial {
-			q, err = trialQuote(spec, req.Quantity, req.Periods, tx.Now)
-		} else {
-			q, err = price(spec, req.Quantity, req.Periods, tx.Now)
-		}
+		q, err := quotePurchase(ctx, tx, by, v, req)
 		if err != nil {
 			return err
 		}
 		orderID, err = placeNew(ctx, tx, eng, by.UserID, v, req, q)
 		return err
 	})
+}
+
+// checkPurchase checks a purchase request of by and reads its listed
+// product — before any transaction, as the catalogue reads; the
+// transaction checks again (quotePurchase).
+func checkPurchase(ctx context.Context, db *store.DB, by souk.Actor, req PurchaseRequest) (PurchaseRequest, catalog.ProductView, error) {
+	if err := requireBuyer(by, "buy"); err != nil {
+		return req, catalog.ProductView{}, err
+	}
+	req.ProductID, req.SpecCode = strings.TrimSpace(req.ProductID), strings.TrimSpace(req.SpecCode)
+	switch {
+	case req.ProductID == "":
+		return req, catalog.ProductView{}, souk.Errorf(souk.EINVALID, "productId: is required.")
+	case req.SpecCode == "":
+		return req, catalog.ProductView{}, souk.Errorf(souk.EINVALID, "specCode: is required.")
+	case req.Quantity < 0:
+		return req, catalog.ProductView{}, souk.Errorf(souk.EINVALID, "quantity: must not be negative.")
+	case req.Periods < 0:
+		return req, catalog.ProductView{}, souk.Errorf(souk.EINVALID, "periods: must not be negative.")
+	}
+	v, err := catalog.GetProduct(ctx, db, by, req.ProductID)
+	if err != nil {
+		return req, catalog.ProductView{}, err
+	}
+	if v.Listed == nil {
+		return req, catalog.ProductView{}, souk.Errorf(souk.ENOTFOUND, "Product %s not found.", req.ProductID)
+	}
+	return req, v, nil
+}
+
+// quotePurchase checks, in tx, the catalogue's sales controls for req
+// (with the buyer's purchase history) and prices it: the price rule, or
+// the free trial.
+func quotePurchase(ctx context.Context, tx *store.Tx, by souk.Actor, v catalog.ProductView, req PurchaseRequest) (quote, error) {
+	if err := catalog.CheckPurchaseTx(ctx, tx, by, req.ProductID, req.SpecCode, catalog.PurchaseCheck{
+		Quantity: req.Quantity, Trial: req.Trial, History: History(tx, tx.Now)}); err != nil {
+		return quote{}, err
+	}
+	spec, ok := v.Listed.Spec(req.SpecCode)
+	if !ok {
+		return quote{}, souk.Errorf(souk.ECONFLICT, "Product %s changed while you were buying; please try again.", req.ProductID)
+	}
+	if req.Trial {
+		return trialQuote(spec, req.Quantity, req.Periods, tx.Now)
+	}
+	return price(spec, req.Quantity, req.Periods, tx.Now)
 }
 
 // placeNew writes a NEW (or TRIAL) order whose price q was quoted, with
